@@ -1,0 +1,35 @@
+"""feedsvc: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for a folder of news articles.
+
+Data flows one way: files → :mod:`articles` → :mod:`store` (snapshot and index) →
+:mod:`cache` → :mod:`feeds` (one builder per format) → :mod:`views` → HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping | None = None):
+    """Build the WSGI app: defaults, then FEEDSVC_* environment variables, then ``config``."""
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from . import cache, errors, store, views
+    from .config import apply_defaults, coerce
+
+    app = Flask(__name__)
+    apply_defaults(app.config)
+    app.config.from_prefixed_env("FEEDSVC")
+    if config:
+        app.config.from_mapping(config)
+    coerce(app.config)
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    store.init_app(app)
+    cache.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(views.bp)
+    return app

@@ -1,0 +1,332 @@
+"""The article model, and reading one store file into an Article or a Problem.
+
+A file is front matter between ``---`` lines, parsed with PyYAML's safe loader (the
+libyaml one when present). Only the fields the feeds serve are kept, each cleaned by
+:mod:`feedsvc.clean`; everything else, and above all the encrypted ``secured``
+payload, never enters the model. Bad content is data, not an exception: the reader
+returns a :class:`Problem` naming the file and the reason, and never raises.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import yaml
+
+from . import clean
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+# Caps that bound the work one file can ask for: a feed item needs no more than this.
+MAX_TOPICS = 50
+MAX_IMAGES = 20
+MAX_RELATED = 20
+MAX_TOPIC_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    domain: str | None = None
+    logo: Image | None = None
+
+    @property
+    def home(self) -> str | None:
+        return f"https://{self.domain}" if self.domain else None
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another outlet's coverage of the same story, linked from the item's content."""
+
+    title: str
+    url: str
+    provider: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    url: str
+    title: str
+    published: datetime
+    source: str  # path of the file inside the store, for logs and dedupe tie-breaks
+    excerpt: str | None = None
+    provider: Provider | None = None
+    topics: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+    related: tuple[Related, ...] = ()
+    category: str | None = None
+    quality: int | None = None
+    heat: int | None = None
+    visible: bool = True  # False for ``published: false``: kept for dedupe, never served
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a file was skipped (``skipped``), or what was dropped from it while it was kept."""
+
+    source: str
+    reason: str
+    skipped: bool = True
+
+
+@dataclass(slots=True)
+class _Notes:
+    """Tolerated faults found while reading one file, reported in one log line."""
+
+    items: list[str] = field(default_factory=list)
+
+    def add(self, what: str) -> None:
+        if len(self.items) < 20:
+            self.items.append(what)
+
+
+def is_article_name(name: str) -> bool:
+    """Articles are ``*.txt``/``*.md``; dot files and editor leftovers are not."""
+    return (
+        not name.startswith(".")
+        and not name.endswith(("~", ".swp"))
+        and name.lower().endswith((".txt", ".md"))
+    )
+
+
+def read_article(raw: bytes, source: str) -> Article | Problem | tuple[Article, Problem]:
+    """Parse one file's bytes: an Article, a Problem, or an Article with notes on what was dropped."""
+    try:
+        return _read(raw, source)
+    except RecursionError:
+        return Problem(source, "front matter is nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - a file must never take the service down
+        return Problem(source, f"unreadable front matter ({type(exc).__name__})")
+
+
+def _read(raw: bytes, source: str) -> Article | Problem | tuple[Article, Problem]:
+    if not raw.strip():
+        return Problem(source, "empty file")
+    if b"\x00" in raw:
+        return Problem(source, "binary file (contains NUL bytes)")
+    try:
+        body = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Problem(source, f"not UTF-8 text (bad byte at offset {exc.start})")
+    front = front_matter(body)
+    if front is None:
+        return Problem(source, "no front matter (the file must start with a '---' line)")
+    if not front.strip():
+        return Problem(source, "empty front matter")
+    try:
+        data = _parse_yaml(front)
+    except yaml.MarkedYAMLError as exc:
+        return Problem(source, _yaml_reason(exc))
+    except yaml.YAMLError as exc:
+        return Problem(source, f"invalid YAML ({type(exc).__name__})")
+    if not isinstance(data, dict):
+        return Problem(source, "front matter is not a mapping of fields")
+    notes = _Notes()
+    article = _build(data, source, notes)
+    if isinstance(article, Problem):
+        return article
+    if notes.items:
+        return article, Problem(source, "; ".join(notes.items), skipped=False)
+    return article
+
+
+_FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
+
+
+def front_matter(body: str) -> str | None:
+    """The YAML between the opening and closing ``---`` lines, CRLF normalised."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    first = _FENCE.match(body)
+    if first is None:
+        return None
+    closing = _FENCE.search(body, first.end())
+    if closing is None:
+        return None
+    return body[first.end() : closing.start()]
+
+
+# A top-level ``secured:`` key: its value is never served, so it is cut from the text
+# before parsing (it is the largest scalar in a typical file). Only a value whose
+# extent is plain from the text is cut: a quoted scalar closed on its own line, a
+# base64-like plain scalar, or a block scalar; its indented continuation lines go
+# with it. Anything else is parsed whole and the key dropped afterwards.
+_SECURED = re.compile(
+    r"""^secured[ \t]*:[ \t]*(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[A-Za-z0-9+/=;.-]*|[|>][-+0-9]*)"""
+    r"[ \t]*(?:#[^\n]*)?\n(?:[ \t][^\n]*\n|[ \t]*\n)*",
+    re.MULTILINE,
+)
+
+
+def _parse_yaml(front: str) -> object:
+    stripped = _SECURED.sub("", front + "\n", count=1)
+    try:
+        data = yaml.load(stripped, Loader=_Loader)  # noqa: S506 - safe loader
+    except yaml.YAMLError:
+        if len(stripped) == len(front) + 1:
+            raise
+        data = yaml.load(front, Loader=_Loader)  # noqa: S506 - the error, if any, is the file's
+    if isinstance(data, dict):
+        data.pop("secured", None)
+    return data
+
+
+def _yaml_reason(exc: yaml.MarkedYAMLError) -> str:
+    """Name the problem and its place, never the file's text (it may hold secrets)."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    what = clean.text(exc.problem or exc.context or "syntax error", limit=120)
+    return f"invalid YAML{where}: {what}"
+
+
+def _build(data: dict, source: str, notes: _Notes) -> Article | Problem:
+    title = clean.text(data.get("title"), limit=1000)
+    if title is None:
+        return Problem(source, "missing or empty title")
+    url = clean.url(data.get("webUrl"))
+    if url is None:
+        why = "missing webUrl" if data.get("webUrl") is None else "webUrl is not an http(s) URL"
+        return Problem(source, why)
+    published = clean.timestamp(data.get("publishedDateTime"))
+    if published is None:
+        why = "missing" if data.get("publishedDateTime") is None else "unreadable or out-of-range"
+        return Problem(source, f"{why} publishedDateTime")
+    visible = True
+    if "published" in data:
+        visible = clean.flag(data["published"])
+        if visible is None:
+            notes.add("published is not true or false, so the article is hidden")
+            visible = False
+    excerpt = _optional_text(data, "excerpt", notes, limit=5000)
+    return Article(
+        url=url,
+        title=title,
+        published=published,
+        source=source,
+        excerpt=excerpt,
+        provider=_provider(data.get("provider"), notes, "provider"),
+        topics=_topics(data.get("topics"), notes),
+        images=_images(data.get("images"), notes, "images"),
+        related=_related(data.get("related"), notes),
+        category=_optional_text(data, "category", notes, limit=100),
+        quality=_optional_int(data, "quality"),
+        heat=_optional_int(data, "heat"),
+        visible=visible,
+    )
+
+
+def _optional_text(data: dict, key: str, notes: _Notes, limit: int) -> str | None:
+    value = data.get(key)
+    cleaned = clean.text(value, limit=limit)
+    if cleaned is None and value not in (None, ""):
+        notes.add(f"{key} is not text")
+    return cleaned
+
+
+def _optional_int(data: dict, key: str) -> int | None:
+    value = data.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _as_list(value: object, notes: _Notes, where: str) -> list:
+    """Lists stay lists; a lone mapping or string is read as a list of one."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict | str):
+        return [value]
+    notes.add(f"{where} is not a list")
+    return []
+
+
+def _topics(value: object, notes: _Notes) -> tuple[str, ...]:
+    topics: dict[str, None] = {}
+    for item in _as_list(value, notes, "topics"):
+        name = clean.text(item, limit=10_000)
+        if name is None:
+            notes.add("topics has an entry that is not text")
+        elif len(name) > MAX_TOPIC_LENGTH:
+            notes.add(f"topic longer than {MAX_TOPIC_LENGTH} characters dropped")
+        elif len(topics) < MAX_TOPICS:
+            topics.setdefault(sys.intern(name), None)
+    return tuple(topics)
+
+
+def _images(value: object, notes: _Notes, where: str) -> tuple[Image, ...]:
+    images: list[Image] = []
+    for index, item in enumerate(_as_list(value, notes, where)):
+        if len(images) >= MAX_IMAGES:
+            break
+        if not isinstance(item, dict):
+            notes.add(f"{where}[{index}] is not a mapping")
+            continue
+        image_url = clean.url(item.get("url"))
+        if image_url is None:
+            notes.add(f"{where}[{index}].url is missing or not an http(s) URL")
+            continue
+        images.append(
+            Image(
+                url=image_url,
+                mime_type=clean.image_type(image_url),
+                width=clean.integer(item.get("width")),
+                height=clean.integer(item.get("height")),
+                title=clean.text(item.get("title"), limit=1000),
+            )
+        )
+    return tuple(images)
+
+
+def _provider(value: object, notes: _Notes, where: str) -> Provider | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict):
+        notes.add(f"{where} is not a mapping")
+        return None
+    domain = clean.domain(value.get("domain"))
+    if domain is None and value.get("domain") is not None:
+        notes.add(f"{where}.domain is not a host name")
+    name = clean.text(value.get("name"), limit=200) or domain
+    if name is None:
+        return None
+    logos = _images(value.get("images"), notes, f"{where}.images")
+    return Provider(
+        name=sys.intern(name),
+        domain=sys.intern(domain) if domain else None,
+        logo=logos[0] if logos else None,
+    )
+
+
+def _related(value: object, notes: _Notes) -> tuple[Related, ...]:
+    related: list[Related] = []
+    for index, item in enumerate(_as_list(value, notes, "related")):
+        if len(related) >= MAX_RELATED:
+            break
+        if not isinstance(item, dict):
+            notes.add(f"related[{index}] is not a mapping")
+            continue
+        title = clean.text(item.get("title"), limit=1000)
+        link = clean.url(item.get("webUrl"))
+        if title is None or link is None:
+            notes.add(f"related[{index}] lacks a title or an http(s) webUrl")
+            continue
+        provider = _provider(item.get("provider"), notes, f"related[{index}].provider")
+        related.append(Related(title, link, provider.name if provider else None))
+    return tuple(related)

@@ -1,0 +1,92 @@
+"""Rendered feeds, kept as ready-to-send bytes with their gzip twin and validators.
+
+Entries are keyed by what the bytes depend on (the group's version, format, limit,
+page and base URL), so an edit invalidates just the feeds that show the edited
+article. The cache is bounded by bytes, and concurrent requests for the same
+missing entry render it once: the first renders, the others wait for its result.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+
+from cachetools import LRUCache
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    body: bytes
+    gzipped: bytes
+    etag: str  # strong, from the content: equal bytes give equal tags on every replica
+    last_modified: datetime
+    mimetype: str
+
+    @classmethod
+    def make(cls, body: bytes, last_modified: datetime, mimetype: str) -> Rendered:
+        # mtime=0 keeps the gzip header, and so its ETag, the same everywhere.
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+        etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+        return cls(body, gzipped, etag, last_modified, mimetype)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped) + 256
+
+
+class RenderCache:
+    def __init__(self, max_bytes: int):
+        self._entries: LRUCache = LRUCache(maxsize=max_bytes, getsizeof=lambda r: r.size)
+        self._lock = threading.Lock()  # cachetools caches are not thread-safe
+        self._pending: dict[Hashable, Future] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, render: Callable[[], Rendered]) -> tuple[Rendered, bool]:
+        """The cached entry for ``key``, rendering it once if missing; (entry, was_hit)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self.hits += 1
+                return entry, True
+            self.misses += 1
+            pending = self._pending.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._pending[key] = Future()
+        if not owner:
+            return pending.result(), False
+        try:
+            entry = render()
+        except BaseException as exc:
+            with self._lock:
+                self._pending.pop(key, None)
+            pending.set_exception(exc)
+            raise
+        with self._lock:
+            try:
+                self._entries[key] = entry
+            except ValueError:  # larger than the whole cache: serve it uncached
+                pass
+            self._pending.pop(key, None)
+        pending.set_result(entry)
+        return entry, False
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    @property
+    def currsize(self) -> int:
+        return self._entries.currsize
+
+
+def init_app(app) -> RenderCache:
+    cache = RenderCache(app.config["CACHE_MAX_BYTES"])
+    app.extensions["feedsvc.render_cache"] = cache
+    return cache

@@ -1,0 +1,346 @@
+"""Feed builders: one function per format turns a page of a Group into bytes.
+
+RSS 2.0 and Atom 1.0 go through feedgen (with its Media RSS extension and ours,
+:mod:`feedsvc.feedgen_ext`, for what it cannot write); JSON Feed 1.1 is written
+from the spec. Every builder is a pure function of the store's content and the
+site settings: no clock, no randomness, so the same store gives the same bytes on
+every worker and replica and ETags agree.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from feedgen.feed import FeedGenerator
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from . import __version__
+from .articles import Article
+from .feedgen_ext import FeedsvcEntryExtension, FeedsvcExtension
+from .store import Group
+
+GENERATOR_URI = "https://github.com/feedsvc/feedsvc"
+JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+# feedgen formats RSS dates under locale.setlocale(), which is process-wide; one
+# RSS render at a time keeps another thread from seeing a half-switched locale.
+_RSS_LOCK = threading.Lock()
+
+_templates = Environment(
+    loader=PackageLoader("feedsvc", "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The settings every feed shows: from the app's config."""
+
+    title: str
+    description: str
+    language: str
+    base_url: str  # absolute, no trailing slash
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One document to render: a page of a group's articles in one format."""
+
+    site: Site
+    group: Group
+    fmt: str
+    limit: int
+    page: int = 1
+
+    @property
+    def items(self) -> tuple[Article, ...]:
+        start = (self.page - 1) * self.limit
+        return self.group.articles[start : start + self.limit]
+
+    @property
+    def exists(self) -> bool:
+        return self.page == 1 or bool(self.items)
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.limit < len(self.group.articles)
+
+    @property
+    def title(self) -> str:
+        return f"{self.site.title}: {self.group.name}" if self.group.name else self.site.title
+
+    @property
+    def description(self) -> str:
+        if self.group.kind == "topic":
+            return f"The latest articles about {self.group.name} on {self.site.title}"
+        if self.group.kind == "provider":
+            return f"The latest articles from {self.group.name} on {self.site.title}"
+        return self.site.description
+
+    def url(self, page: int | None = None, fmt: str | None = None) -> str:
+        """Absolute URL of this feed, of another page of it, or of it in another format."""
+        page = self.page if page is None else page
+        query = {}
+        if self.limit != DEFAULT_LIMIT:
+            query["limit"] = self.limit
+        if page > 1:
+            query["page"] = page
+        suffix = f"?{urlencode(query)}" if query else ""
+        return self.site.base_url + feed_path(self.group, fmt or self.fmt) + suffix
+
+    @property
+    def feed_id(self) -> str:
+        """Stable across pages, limits and formats' query strings."""
+        return self.site.base_url + feed_path(self.group, self.fmt)
+
+    @property
+    def home(self) -> str:
+        return self.site.base_url + group_path(self.group)
+
+    def paging(self) -> list[tuple[str, str]]:
+        """RFC 5005 links: first always; previous and next where they exist."""
+        links = [("first", self.url(page=1))]
+        if self.page > 1:
+            links.append(("previous", self.url(page=self.page - 1)))
+        if self.has_next:
+            links.append(("next", self.url(page=self.page + 1)))
+        return links
+
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def group_path(group: Group) -> str:
+    """The HTML page of a group, also the feeds' alternate link."""
+    if group.kind == "topic":
+        return f"/topics/{group.slug}/"
+    if group.kind == "provider":
+        return f"/providers/{group.slug}/"
+    return "/"
+
+
+def feed_path(group: Group, fmt: str) -> str:
+    return f"{group_path(group)}feed.{fmt}"
+
+
+def item_html(article: Article) -> str:
+    """The item's content: first image, excerpt, and the related coverage list."""
+    return _templates.get_template("item_content.html").render(article=article).strip()
+
+
+def _author(page: FeedPage, article: Article) -> tuple[str, str]:
+    """The provider, or the site itself when the article names none."""
+    if article.provider is not None:
+        return article.provider.name, article.provider.home or page.home
+    return page.site.title, page.home
+
+
+# --- RSS 2.0 and Atom 1.0 (feedgen) ---------------------------------------------
+
+
+def _generator(page: FeedPage) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.load_extension("media")
+    fg.load_extension("dc", atom=False)
+    fg.register_extension("feedsvc", FeedsvcExtension, FeedsvcEntryExtension)
+    fg.id(page.feed_id)
+    fg.title(page.title)
+    fg.description(page.description)
+    fg.language(page.site.language)
+    # Not "now": the newest article's date, so unchanged content gives unchanged bytes.
+    fg.updated(page.group.updated)
+    fg.generator("feedsvc", version=__version__, uri=GENERATOR_URI)
+    return fg
+
+
+def _media(fe, article: Article) -> None:
+    # group=None keeps media:content directly in the item instead of a media:group,
+    # which would claim the images are alternatives of one another.
+    for image in article.images:
+        attrs = {"url": image.url, "medium": "image", "type": image.mime_type, "group": None}
+        if image.width:
+            attrs["width"] = str(image.width)
+        if image.height:
+            attrs["height"] = str(image.height)
+        fe.media.content(attrs)
+    if article.images:
+        first = article.images[0]
+        thumb = {"url": first.url, "group": None}
+        if first.width and first.height:
+            thumb.update(width=str(first.width), height=str(first.height))
+        fe.media.thumbnail(thumb)
+    fe.feedsvc.media_titles = [image.title for image in article.images]
+
+
+def render_rss(page: FeedPage) -> bytes:
+    fg = _generator(page)
+    fg.link(href=page.url(), rel="self", type="application/rss+xml")
+    # The channel <link> is whichever alternate link() came last: the HTML page.
+    fg.link(href=page.home, rel="alternate")
+    fg.feedsvc.paging = page.paging()
+    fg.docs("https://www.rssboard.org/rss-specification")
+    logo = page.group.logo
+    if logo is not None:
+        fg.image(url=logo.url, title=page.title, link=page.home,
+                 **_rss_image_size(logo.width, logo.height))
+    for article in page.items:
+        fe = fg.add_entry(order="append")
+        fe.title(article.title)
+        fe.link(href=article.url)
+        fe.guid(article.url, permalink=True)
+        fe.pubDate(article.published)
+        fe.description(article.excerpt or article.title)
+        fe.content(item_html(article))
+        name, _ = _author(page, article)
+        fe.dc.dc_creator(name)
+        for topic in article.topics:
+            fe.category(term=topic)
+        if article.images:
+            # RSS allows one enclosure per item, so the rest go to media:content. Image
+            # sizes in bytes are unknown; the RSS Board's profile says to write 0.
+            first = article.images[0]
+            fe.enclosure(url=first.url, length="0", type=first.mime_type)
+        _media(fe, article)
+    with _RSS_LOCK:
+        return fg.rss_str(pretty=True)
+
+
+def _rss_image_size(width: int | None, height: int | None) -> dict[str, str]:
+    # RSS caps channel images at 144x400; leave larger sizes unsaid.
+    if width and height and width <= 144 and height <= 400:
+        return {"width": str(width), "height": str(height)}
+    return {}
+
+
+def render_atom(page: FeedPage) -> bytes:
+    fg = _generator(page)
+    fg.subtitle(page.description)
+    fg.link(href=page.url(), rel="self", type="application/atom+xml")
+    fg.link(href=page.home, rel="alternate", type="text/html")
+    for rel, href in page.paging():
+        fg.link(href=href, rel=rel, type="application/atom+xml")
+    fg.author(name=page.site.title, uri=page.home)
+    logo = page.group.logo
+    if logo is not None:
+        fg.icon(logo.url)
+        fg.logo(logo.url)
+    for article in page.items:
+        fe = fg.add_entry(order="append")
+        fe.id(article.url)
+        fe.title(article.title)
+        fe.updated(article.published)
+        fe.published(article.published)
+        if article.excerpt:
+            fe.summary(article.excerpt)
+        fe.content(item_html(article), type="html")
+        name, uri = _author(page, article)
+        fe.author(name=name, uri=uri)
+        for topic in article.topics:
+            fe.category(term=topic, label=topic)
+        # feedgen writes entry links without rel/type/title; the extension writes them.
+        links = [{"rel": "alternate", "type": "text/html", "href": article.url}]
+        links += [
+            {"rel": "enclosure", "type": image.mime_type, "href": image.url}
+            | ({"title": image.title} if image.title else {})
+            for image in article.images
+        ]
+        links += [
+            {"rel": "related", "type": "text/html", "href": related.url, "title": related.title}
+            for related in article.related
+        ]
+        fe.feedsvc.links = _unique_links(links)
+        _media(fe, article)
+    return fg.atom_str(pretty=True)
+
+
+def _unique_links(links: list[dict[str, str]]) -> list[dict[str, str]]:
+    """One link per (rel, href): a store may list the same image or related story twice."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for link in links:
+        key = (link["rel"], link["href"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(link)
+    return unique
+
+
+# --- JSON Feed 1.1 (by hand, from the spec) -------------------------------------
+
+
+def _json_date(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _json_item(page: FeedPage, article: Article) -> dict:
+    name, uri = _author(page, article)
+    author = {"name": name, "url": uri}
+    if article.provider is not None and article.provider.logo is not None:
+        author["avatar"] = article.provider.logo.url
+    item: dict = {
+        "id": article.url,
+        "url": article.url,
+        "title": article.title,
+        "content_html": item_html(article),
+    }
+    if article.excerpt:
+        item["summary"] = article.excerpt
+    if article.images:
+        item["image"] = article.images[0].url
+    item["date_published"] = _json_date(article.published)
+    item["date_modified"] = _json_date(article.published)
+    item["authors"] = [author]
+    if article.topics:
+        item["tags"] = list(article.topics)
+    if article.images:
+        item["attachments"] = [
+            {"url": image.url, "mime_type": image.mime_type}
+            | ({"title": image.title} if image.title else {})
+            for image in article.images
+        ]
+    return item
+
+
+def render_json(page: FeedPage) -> bytes:
+    feed: dict = {
+        "version": JSONFEED_VERSION,
+        "title": page.title,
+        "home_page_url": page.home,
+        "feed_url": page.url(),
+        "description": page.description,
+        "language": page.site.language,
+    }
+    logo = page.group.logo
+    if logo is not None:
+        feed["icon"] = logo.url
+        feed["favicon"] = logo.url
+    feed["authors"] = [{"name": page.site.title, "url": page.home}]
+    if page.has_next:
+        feed["next_url"] = page.url(page=page.page + 1)
+    feed["items"] = [_json_item(page, article) for article in page.items]
+    return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    mimetype: str
+    render: Callable[[FeedPage], bytes]
+
+
+FORMATS: dict[str, Format] = {
+    "rss": Format("application/rss+xml; charset=utf-8", render_rss),
+    "atom": Format("application/atom+xml; charset=utf-8", render_atom),
+    "json": Format("application/feed+json; charset=utf-8", render_json),
+}
+
+
+def render(page: FeedPage) -> bytes:
+    return FORMATS[page.fmt].render(page)

@@ -1,0 +1,96 @@
+"""Fixtures: the sample store, and stores the tests write file by file."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from feedsvc import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "content"
+
+BASE_ARTICLE = {
+    "category": "news",
+    "title": "Sample headline",
+    "excerpt": "A short excerpt of the article.",
+    "publishedDateTime": "2024-05-01T10:00:00Z",
+    "webUrl": "https://news.example.com/articles/1",
+    "type": "article",
+    "quality": 90,
+    "heat": 80,
+    "published": True,
+    "provider": {
+        "name": "Example News",
+        "domain": "news.example.com",
+        "images": [{"url": "https://news.example.com/logo-50x50.png", "width": 50, "height": 50}],
+    },
+    "topics": ["AI"],
+    "images": [
+        {"url": "https://cdn.example.com/a.jpg", "width": 640, "height": 360, "title": "A picture"}
+    ],
+    "related": [
+        {
+            "title": "Related story",
+            "webUrl": "https://other.example.org/story",
+            "publishedDateTime": "2024-05-01T11:00:00Z",
+            "provider": {"name": "Other", "domain": "other.example.org"},
+        }
+    ],
+    "secured": "c2VjcmV0LXBheWxvYWQtdGhhdC1tdXN0LW5ldmVyLWxlYWs=;bm9uY2U=",
+}
+SECRET = BASE_ARTICLE["secured"]
+
+
+def article(**fields) -> dict:
+    """The base article with ``fields`` replaced; a value of None removes the field."""
+    data = copy.deepcopy(BASE_ARTICLE)
+    for key, value in fields.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def front_matter(data: dict) -> str:
+    return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n"
+
+
+class StoreDir:
+    """A store folder a test fills with files."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def add(self, name: str, data: dict | str | bytes) -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, dict):
+            data = front_matter(data)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        path.write_bytes(data)
+        return path
+
+    def app(self, **config):
+        return create_app({"CONTENT_DIR": str(self.root), "RELOAD_INTERVAL": 0, **config})
+
+
+@pytest.fixture
+def store_dir(tmp_path) -> StoreDir:
+    return StoreDir(tmp_path / "store")
+
+
+@pytest.fixture
+def sample_app():
+    return create_app({"CONTENT_DIR": str(SAMPLE), "RELOAD_INTERVAL": 0})
+
+
+@pytest.fixture
+def client(sample_app):
+    return sample_app.test_client()
