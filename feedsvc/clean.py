@@ -15,9 +15,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 # Characters XML 1.0 forbids, plus C1 controls and non-characters, which it allows
 # but which validators flag and no reader can display.
-_ILLEGAL = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
-)
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
 # Dates outside this range are typos or placeholders, and some readers overflow on them.
 MIN_YEAR, MAX_YEAR = 1900, 2199
@@ -120,7 +118,10 @@ def domain(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip().lower().rstrip(".")
-    if re.fullmatch(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*", value):
+    if re.fullmatch(
+        r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*",
+        value,
+    ):
         return value
     return None
 

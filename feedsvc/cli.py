@@ -19,18 +19,33 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--content", type=click.Path(file_okay=False), help="Store folder (FEEDSVC_CONTENT_DIR).")
+@click.option(
+    "--content", type=click.Path(file_okay=False), help="Store folder (FEEDSVC_CONTENT_DIR)."
+)
 @click.option("--host", default=None, help="Address to bind (HOST, default 0.0.0.0).")
 @click.option("--port", type=int, default=None, help="Port to bind (PORT, default 8000).")
-@click.option("--workers", type=int, default=None, help="gunicorn workers (WEB_CONCURRENCY, default: CPUs).")
+@click.option(
+    "--workers", type=int, default=None, help="gunicorn workers (WEB_CONCURRENCY, default: CPUs)."
+)
 def serve(content: str | None, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the service under gunicorn with feedsvc's gunicorn settings."""
     env = dict(os.environ)
-    for name, value in (("FEEDSVC_CONTENT_DIR", content), ("HOST", host), ("PORT", port),
-                        ("WEB_CONCURRENCY", workers)):
+    for name, value in (
+        ("FEEDSVC_CONTENT_DIR", content),
+        ("HOST", host),
+        ("PORT", port),
+        ("WEB_CONCURRENCY", workers),
+    ):
         if value is not None:
             env[name] = str(value)
-    argv = [sys.executable, "-m", "gunicorn", "-c", "python:feedsvc.gunicorn_conf", "feedsvc.wsgi:app"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:feedsvc.gunicorn_conf",
+        "feedsvc.wsgi:app",
+    ]
     os.execve(sys.executable, argv, env)
 
 
@@ -56,7 +71,8 @@ def check(folder: str | None, as_json: bool, max_file_bytes: int) -> None:
             "files": snapshot.files,
             "articles": len(snapshot.articles),
             "problems": [
-                {"path": p.source, "reason": p.reason, "skipped": p.skipped} for p in snapshot.problems
+                {"path": p.source, "reason": p.reason, "skipped": p.skipped}
+                for p in snapshot.problems
             ],
         }
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))

@@ -21,23 +21,39 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("CONTENT_DIR", "content", str, "Folder of article files, read recursively."),
-    Setting("BASE_URL", "", str,
-            "Public origin of the service, e.g. https://feeds.example.com; feeds use it for "
-            "absolute links. Empty: taken from each request's Host."),
+    Setting(
+        "BASE_URL",
+        "",
+        str,
+        "Public origin of the service, e.g. https://feeds.example.com; feeds use it for "
+        "absolute links. Empty: taken from each request's Host.",
+    ),
     Setting("TITLE", "feedsvc", str, "Site title, shown in every feed's title."),
     Setting("DESCRIPTION", "The latest news articles", str, "Description of the main feed."),
     Setting("LANGUAGE", "en", str, "Language of the feeds (RSS <language>, Atom xml:lang)."),
-    Setting("MAX_FILE_BYTES", 1 << 20, int,
-            "Article files larger than this are skipped, and read no further."),
-    Setting("RELOAD_INTERVAL", 2.0, float,
-            "Seconds between checks of the store for new, changed and deleted files; 0 turns "
-            "reloading off."),
+    Setting(
+        "MAX_FILE_BYTES",
+        1 << 20,
+        int,
+        "Article files larger than this are skipped, and read no further.",
+    ),
+    Setting(
+        "RELOAD_INTERVAL",
+        2.0,
+        float,
+        "Seconds between checks of the store for new, changed and deleted files; 0 turns "
+        "reloading off.",
+    ),
     Setting("CACHE_MAX_BYTES", 64 << 20, int, "Size bound of the rendered-feed cache."),
     Setting("MAX_AGE", 60, int, "Cache-Control max-age of feeds, in seconds."),
     Setting("STALE_WHILE_REVALIDATE", 300, int, "Cache-Control stale-while-revalidate, seconds."),
     Setting("STALE_IF_ERROR", 86400, int, "Cache-Control stale-if-error, seconds."),
-    Setting("PROXY_HOPS", 0, int,
-            "Number of trusted reverse proxies whose X-Forwarded-* headers give the scheme and host."),
+    Setting(
+        "PROXY_HOPS",
+        0,
+        int,
+        "Number of trusted reverse proxies whose X-Forwarded-* headers give the scheme and host.",
+    ),
     Setting("WORKERS", 0, int, "Processes used to parse a large store; 0: one per CPU."),
 )
 
@@ -54,5 +70,7 @@ def coerce(config: MutableMapping) -> None:
         try:
             config[setting.name] = setting.type(value)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"FEEDSVC_{setting.name}={value!r} is not a valid {setting.type.__name__}") from exc
+            raise ValueError(
+                f"FEEDSVC_{setting.name}={value!r} is not a valid {setting.type.__name__}"
+            ) from exc
     config["BASE_URL"] = config["BASE_URL"].rstrip("/")

@@ -189,8 +189,12 @@ def render_rss(page: FeedPage) -> bytes:
     fg.docs("https://www.rssboard.org/rss-specification")
     logo = page.group.logo
     if logo is not None:
-        fg.image(url=logo.url, title=page.title, link=page.home,
-                 **_rss_image_size(logo.width, logo.height))
+        fg.image(
+            url=logo.url,
+            title=page.title,
+            link=page.home,
+            **_rss_image_size(logo.width, logo.height),
+        )
     for article in page.items:
         fe = fg.add_entry(order="append")
         fe.title(article.title)

@@ -9,7 +9,10 @@ import os
 
 _cpus = multiprocessing.cpu_count()
 
-bind = os.environ.get("GUNICORN_BIND") or f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+bind = (
+    os.environ.get("GUNICORN_BIND")
+    or f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+)
 # Feeds are served from memory, so a worker per core, and a few threads each to
 # overlap slow clients, use the machine without oversubscribing it.
 workers = int(os.environ.get("WEB_CONCURRENCY", _cpus))

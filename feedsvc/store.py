@@ -143,7 +143,9 @@ def scan(root: str) -> Iterator[_FileStat]:
             yield _FileStat(entry.path, rel, st.st_size, st.st_mtime_ns)
 
 
-def parse_file(path: str, rel: str, size: int, max_bytes: int) -> tuple[Article | None, Problem | None, bool]:
+def parse_file(
+    path: str, rel: str, size: int, max_bytes: int
+) -> tuple[Article | None, Problem | None, bool]:
     """Read and parse one file: (article, problem, complete).
 
     ``complete`` is False when the file changed size while it was read, so the
@@ -241,14 +243,24 @@ class Store:
             for results in pool.map(_parse_batch, batches, [self.max_file_bytes] * len(batches)):
                 yield from results
 
-    def _remember(self, stat: _FileStat, article: Article | None, problem: Problem | None, complete: bool) -> None:
+    def _remember(
+        self, stat: _FileStat, article: Article | None, problem: Problem | None, complete: bool
+    ) -> None:
         old = self._entries.get(stat.rel)
         if article is None and old is not None and old.article is not None:
             # Keep serving the last good version of a file that went bad.
             article = old.article
-            problem = Problem(stat.rel, f"{problem.reason if problem else 'unreadable'}; serving its last good version")
+            problem = Problem(
+                stat.rel,
+                f"{problem.reason if problem else 'unreadable'}; serving its last good version",
+            )
         if problem is not None and (old is None or old.problem != problem):
-            log.warning("%s %s: %s", "Skipping" if article is None else "Problem in", problem.source, problem.reason)
+            log.warning(
+                "%s %s: %s",
+                "Skipping" if article is None else "Problem in",
+                problem.source,
+                problem.reason,
+            )
         size = stat.size if complete else -1  # an incomplete read is retried on the next scan
         self._entries[stat.rel] = _Entry(size, stat.mtime_ns, article, problem)
 
@@ -297,7 +309,9 @@ def build_snapshot(
         # Same webUrl: one article. The newest date wins; the path breaks ties.
         winner, loser = sorted((kept, article), key=lambda a: (-a.published.timestamp(), a.source))
         by_url[article.url] = winner
-        problems.append(Problem(loser.source, f"same webUrl as {winner.source}, which is newer; skipped"))
+        problems.append(
+            Problem(loser.source, f"same webUrl as {winner.source}, which is newer; skipped")
+        )
     served = sorted((a for a in by_url.values() if a.visible), key=_newest_first)
 
     topic_members: dict[str, list[Article]] = {}
@@ -335,8 +349,12 @@ def build_snapshot(
         # The newest article names the provider and gives its logo.
         name = members[0].provider.name
         logo = next((a.provider.logo for a in members if a.provider.logo), None)
-        providers[domain] = reuse(Group("provider", domain, name, tuple(members), logo), old_providers.get(domain))
-    everything = reuse(Group("all", "", "", tuple(served)), previous.everything if previous else None)
+        providers[domain] = reuse(
+            Group("provider", domain, name, tuple(members), logo), old_providers.get(domain)
+        )
+    everything = reuse(
+        Group("all", "", "", tuple(served)), previous.everything if previous else None
+    )
     problems.sort(key=lambda p: p.source)
     return Snapshot(
         everything=everything,
