@@ -8,6 +8,7 @@ missing entry render it once: the first renders, the others wait for its result.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import threading
@@ -69,10 +70,9 @@ class RenderCache:
             pending.set_exception(exc)
             raise
         with self._lock:
-            try:
+            # An entry larger than the whole cache is served, just not kept.
+            with contextlib.suppress(ValueError):
                 self._entries[key] = entry
-            except ValueError:  # larger than the whole cache: serve it uncached
-                pass
             self._pending.pop(key, None)
         pending.set_result(entry)
         return entry, False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat as stat_module
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -137,7 +138,7 @@ def scan(root: str) -> Iterator[_FileStat]:
                 st = entry.stat()
             except (OSError, ValueError):
                 continue
-            if not (st.st_mode & 0o170000 == 0o100000):  # regular files only
+            if not stat_module.S_ISREG(st.st_mode):  # regular files only
                 continue
             rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
             yield _FileStat(entry.path, rel, st.st_size, st.st_mtime_ns)
