@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from feedgen.feed import FeedGenerator
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import escape
 
 from . import __version__
 from .articles import Article
@@ -201,7 +202,9 @@ def render_rss(page: FeedPage) -> bytes:
         fe.link(href=article.url)
         fe.guid(article.url, permalink=True)
         fe.pubDate(article.published)
-        fe.description(article.excerpt or article.title)
+        # RSS descriptions are HTML, so plain text is escaped once more: an excerpt
+        # mentioning <script> shows those characters instead of being sanitised away.
+        fe.description(str(escape(article.excerpt or article.title)))
         fe.content(item_html(article))
         name, _ = _author(page, article)
         fe.dc.dc_creator(name)
