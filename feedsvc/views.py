@@ -109,3 +109,14 @@ def send(rendered: Rendered) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
     return response.make_conditional(request)
+
+
+@bp.after_request
+def allow_cross_origin_preflight(response: Response) -> Response:
+    """Browsers ask before a cross-origin conditional GET; feeds are public, so say yes."""
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
