@@ -86,3 +86,7 @@ def check(folder: str | None, as_json: bool, max_file_bytes: int) -> None:
             err=True,
         )
     sys.exit(1 if skipped else 0)
+
+
+if __name__ == "__main__":
+    main()

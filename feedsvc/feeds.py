@@ -25,7 +25,6 @@ from .articles import Article
 from .feedgen_ext import FeedsvcEntryExtension, FeedsvcExtension
 from .store import Group
 
-GENERATOR_URI = "https://github.com/feedsvc/feedsvc"
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 # feedgen formats RSS dates under locale.setlocale(), which is process-wide; one
@@ -158,7 +157,7 @@ def _generator(page: FeedPage) -> FeedGenerator:
     fg.language(page.site.language)
     # Not "now": the newest article's date, so unchanged content gives unchanged bytes.
     fg.updated(page.group.updated)
-    fg.generator("feedsvc", version=__version__, uri=GENERATOR_URI)
+    fg.generator("feedsvc", version=__version__)
     return fg
 
 
