@@ -87,6 +87,7 @@ class Snapshot:
         if kind == "all":
             return self.everything
         if kind == "topic":
+            slug = slug.lower()
             return self.topics.get(slug) or self.topics.get(self.topic_aliases.get(slug, ""))
         if kind == "provider":
             return self.providers.get(slug.lower())

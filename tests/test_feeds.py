@@ -341,8 +341,9 @@ def test_unknown_topic_provider_or_format_is_404(client, path):
     assert len(response.text) < 200
 
 
-def test_provider_domain_is_matched_case_insensitively(client):
-    assert client.get("/providers/Engadget.COM/feed.rss").status_code == 200
+@pytest.mark.parametrize("path", ["/providers/Engadget.COM/feed.rss", "/topics/AI/feed.rss", "/topics/Computer-Vision/feed.json"])
+def test_slugs_and_domains_match_case_insensitively(client, path):
+    assert client.get(path).status_code == 200
 
 
 def test_base_url_comes_from_config_or_the_request(store_dir):
