@@ -101,7 +101,7 @@ def client(sample_app):
 
 
 @contextmanager
-def _serve(app, timeout: float = 10.0) -> Iterator[str]:
+def run_server(app, timeout: float = 10.0) -> Iterator[str]:
     """Run ``app`` on a free port of 127.0.0.1; yield its base URL; stop it after."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
@@ -117,4 +117,4 @@ def _serve(app, timeout: float = 10.0) -> Iterator[str]:
 @pytest.fixture
 def serve():
     """``with serve(app) as base_url:`` runs a real HTTP server for the block."""
-    return _serve
+    return run_server
