@@ -210,3 +210,10 @@ def test_empty_store_still_has_pages(store_dir):
     app = create_app({"CONTENT_DIR": str(store_dir.root), "RELOAD_INTERVAL": 0})
     doc = parse(app.test_client().get("/"))
     assert "No topics yet." in doc.text_content()
+
+
+def test_embed_script_never_parses_feed_data_as_html(client):
+    script = client.get("/embed.js").get_data(as_text=True)
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script, sink
+    assert "textContent" in script

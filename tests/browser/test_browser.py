@@ -92,6 +92,17 @@ def host_app(state: dict) -> Flask:
         )
         return response
 
+    @app.get("/target")
+    def target() -> Response:
+        feeds = state["feeds"]
+        body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Host, own styles</title></head>
+<body><aside id="here"></aside>
+<script src="{feeds}/embed.js" data-feed="{feeds}/providers/news.example.com/feed.json"
+ data-limit="2" data-target="here" data-css="none" async></script>
+</body></html>"""
+        return Response(body, mimetype="text/html")
+
     @app.get("/thumb.png")
     def thumb() -> Response:
         return Response(png(), mimetype="image/png")
@@ -270,6 +281,18 @@ def test_embed_script_on_another_origin_shows_the_feed(page, sites):
     page.wait_for_timeout(200)  # a late alert() would land here
     settle(page)
     page.screenshot(path=ARTIFACTS / "embed.png", full_page=True)
+
+
+def test_embed_script_fills_a_target_and_can_leave_styling_to_the_host(page, sites):
+    _, host = sites
+    page.goto(host + "/target")
+    items = page.locator("#here.feedsvc-embed .feedsvc-item")
+    items.nth(1).wait_for()
+    assert items.count() == 2
+    # No default style: the host's (here the browser's) rules apply untouched.
+    assert page.evaluate("document.adoptedStyleSheets.length") == 0
+    assert items.first.evaluate("li => getComputedStyle(li).display") == "list-item"
+    settle(page)
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
