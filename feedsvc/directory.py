@@ -69,7 +69,7 @@ def providers(snapshot: Snapshot, site: Site) -> list[Entry]:
     return [Entry(g, site) for g in sorted(snapshot.providers.values(), key=_by_name)]
 
 
-def _date(value: datetime) -> str:
+def iso_date(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
@@ -78,7 +78,7 @@ def _catalog_entry(entry: Entry) -> dict:
         "name": entry.name,
         "slug": entry.group.slug,
         "count": entry.count,
-        "newest": _date(entry.group.updated) if entry.count else None,
+        "newest": iso_date(entry.group.updated) if entry.count else None,
         "page_url": entry.page_url,
         "feeds": entry.feed_urls,
     }

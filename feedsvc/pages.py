@@ -42,7 +42,6 @@ ASSETS = {
     "pages.js": "text/javascript; charset=utf-8",
     "embed.js": "text/javascript; charset=utf-8",
 }
-KINDS = {"topic": "topics", "provider": "providers"}
 
 _templates = Environment(
     loader=PackageLoader("feedsvc", "templates"),
@@ -52,18 +51,16 @@ _templates = Environment(
 )
 
 
+# Month names spelled here, not by strftime, which follows the process locale.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _day(value: datetime) -> str:
-    # Month names spelled here, not by strftime, which follows the process locale.
-    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-    return f"{value.day} {months[value.month - 1]} {value.year}"
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 _templates.filters["day"] = _day
-_templates.filters["iso"] = _iso
+_templates.filters["iso"] = directory.iso_date
 _templates.globals.update(
     FORMAT_NAMES=FORMAT_NAMES,
     FORMAT_TYPES=FORMAT_TYPES,
