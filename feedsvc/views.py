@@ -12,7 +12,7 @@ import re
 from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.datastructures import MultiDict
 
-from . import feeds
+from . import feeds, negotiation, pages
 from .cache import RenderCache, Rendered
 from .feeds import DEFAULT_LIMIT, MAX_LIMIT, FeedPage, Site
 from .store import Group, Store
@@ -80,9 +80,11 @@ def feed_response(group: Group, fmt: str) -> Response:
     page = FeedPage(site(), group, fmt, limit, number)
     if not page.exists:
         abort(404, "No such page of this feed.")
+    if negotiation.wants_page(request):
+        return negotiation.vary(pages.feed_in_browser(page))
     key = (group.kind, group.slug, group.version, fmt, limit, number, page.site)
     rendered, _ = render_cache().get(key, lambda: _render(page))
-    return send(rendered)
+    return negotiation.vary(send(rendered))
 
 
 def _render(page: FeedPage) -> Rendered:
@@ -95,7 +97,7 @@ def send(rendered: Rendered) -> Response:
     config = current_app.config
     use_gzip = request.accept_encodings["gzip"] > 0
     body = rendered.gzipped if use_gzip else rendered.body
-    response = Response(body, mimetype=rendered.mimetype)
+    response = Response(body, content_type=rendered.mimetype)
     if use_gzip:
         response.headers["Content-Encoding"] = "gzip"
     # The two encodings are different representations, so each gets its own strong tag.

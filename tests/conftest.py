@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
+from werkzeug.serving import make_server
 
 from feedsvc import create_app
 
@@ -94,3 +98,23 @@ def sample_app():
 @pytest.fixture
 def client(sample_app):
     return sample_app.test_client()
+
+
+@contextmanager
+def run_server(app, timeout: float = 10.0) -> Iterator[str]:
+    """Run ``app`` on a free port of 127.0.0.1; yield its base URL; stop it after."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout)
+
+
+@pytest.fixture
+def serve():
+    """``with serve(app) as base_url:`` runs a real HTTP server for the block."""
+    return run_server

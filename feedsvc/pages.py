@@ -1,0 +1,209 @@
+"""HTML pages, the directory documents and the embed assets.
+
+``/`` lists every feed; ``/topics/<slug>/`` and ``/providers/<domain>/`` show one
+feed's newest articles with its subscribe URLs and embed snippets; ``…/embed`` is
+the same list for an iframe; ``/catalog.json`` and ``/feeds.opml`` list every feed
+for programs; ``/embed.js`` is the script that embeds a feed in another site.
+
+Everything goes through the feeds' render cache and :func:`feedsvc.views.send`, so
+pages get the same ETag, Last-Modified, Cache-Control, gzip and 304s as feeds.
+Templates hold no inline script or style, so the pages work under a CSP of
+``script-src 'self'; style-src 'self'``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Hashable, Iterator
+from datetime import UTC, datetime
+from importlib import resources
+
+from flask import Blueprint, Flask, Response, abort, request
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from . import directory, sitemap, views
+from .cache import Rendered
+from .directory import FORMAT_NAMES, FORMAT_TYPES, Entry
+from .feeds import FeedPage, feed_path, group_path
+from .store import Group, Snapshot
+
+bp = Blueprint("pages", __name__)
+
+HOME_ARTICLES = 12
+GROUP_ARTICLES = 20
+FEED_VIEW_ARTICLES = 10
+EMBED_DEFAULT = 5
+EMBED_MAX = 50
+HTML = "text/html; charset=utf-8"
+# Served by our own routes rather than Flask's static view, so they get the same
+# caching headers and gzip as everything else.
+ASSETS = {
+    "pages.css": "text/css; charset=utf-8",
+    "pages.js": "text/javascript; charset=utf-8",
+    "embed.js": "text/javascript; charset=utf-8",
+}
+
+_templates = Environment(
+    loader=PackageLoader("feedsvc", "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+# Month names spelled here, not by strftime, which follows the process locale.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day(value: datetime) -> str:
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+_templates.filters["day"] = _day
+_templates.filters["iso"] = directory.iso_date
+_templates.globals.update(
+    FORMAT_NAMES=FORMAT_NAMES,
+    FORMAT_TYPES=FORMAT_TYPES,
+    group_path=group_path,
+    feed_path=feed_path,
+)
+
+
+def _cached(
+    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime, mimetype: str
+) -> Response:
+    rendered, _ = views.render_cache().get(
+        ("pages", *key), lambda: Rendered.make(build(), updated, mimetype)
+    )
+    return views.send(rendered)
+
+
+def _html(template: str, **context) -> bytes:
+    return _templates.get_template(template).render(**context).encode("utf-8")
+
+
+def _group(kind: str, slug: str) -> Group:
+    group = views.store().snapshot.group(kind, slug)
+    if group is None:
+        abort(404, f"No such {kind}.")
+    return group
+
+
+@bp.get("/")
+def home() -> Response:
+    snapshot = views.store().snapshot
+    site = views.site()
+    return _cached(
+        ("home", snapshot.generation, site),
+        lambda: _html(
+            "home.html",
+            site=site,
+            main=Entry(snapshot.everything, site),
+            topics=directory.topics(snapshot, site),
+            providers=directory.providers(snapshot, site),
+            articles=snapshot.articles[:HOME_ARTICLES],
+        ),
+        snapshot.everything.updated,
+        HTML,
+    )
+
+
+@bp.get("/topics/<slug>/", defaults={"kind": "topic"})
+@bp.get("/providers/<slug>/", defaults={"kind": "provider"})
+def group_page(kind: str, slug: str) -> Response:
+    group = _group(kind, slug)
+    site = views.site()
+    entry = Entry(group, site)
+    return _cached(
+        ("group", kind, group.slug, group.version, site),
+        lambda: _html(
+            "group.html",
+            site=site,
+            entry=entry,
+            articles=group.articles[:GROUP_ARTICLES],
+            embed_limit=EMBED_DEFAULT,
+        ),
+        group.updated,
+        HTML,
+    )
+
+
+@bp.get("/topics/<slug>/embed", defaults={"kind": "topic"})
+@bp.get("/providers/<slug>/embed", defaults={"kind": "provider"})
+def embed_page(kind: str, slug: str) -> Response:
+    """The feed's newest headlines for an iframe: no script, links open a new tab."""
+    group = _group(kind, slug)
+    limit = views.int_param(request.args, "limit", EMBED_DEFAULT, 1, EMBED_MAX)
+    site = views.site()
+    return _cached(
+        ("embed", kind, group.slug, group.version, limit, site),
+        lambda: _html(
+            "embed.html", site=site, entry=Entry(group, site), articles=group.articles[:limit]
+        ),
+        group.updated,
+        HTML,
+    )
+
+
+def feed_in_browser(page: FeedPage) -> Response:
+    """The page a person sees on opening a feed URL in a browser (see :mod:`negotiation`)."""
+    group = page.group
+    return _cached(
+        ("feed", group.kind, group.slug, group.version, page.fmt, page.limit, page.page, page.site),
+        lambda: _html(
+            "feed.html",
+            site=page.site,
+            page=page,
+            entry=Entry(group, page.site),
+            articles=page.items[:FEED_VIEW_ARTICLES],
+        ),
+        group.updated,
+        HTML,
+    )
+
+
+@bp.get("/catalog.json")
+def catalog() -> Response:
+    snapshot = views.store().snapshot
+    site = views.site()
+    return _cached(
+        ("catalog", snapshot.generation, site),
+        lambda: directory.catalog_json(snapshot, site),
+        snapshot.everything.updated,
+        "application/json; charset=utf-8",
+    )
+
+
+@bp.get("/feeds.opml")
+def opml() -> Response:
+    snapshot = views.store().snapshot
+    site = views.site()
+    return _cached(
+        ("opml", snapshot.generation, site),
+        lambda: directory.opml(snapshot, site),
+        snapshot.everything.updated,
+        "text/x-opml; charset=utf-8",
+    )
+
+
+@bp.get("/<any(" + ", ".join(f'"{name}"' for name in ASSETS) + "):name>")
+def asset(name: str) -> Response:
+    path = resources.files("feedsvc").joinpath("static", name)
+    # Assets change only with a release: the file's date, and a tag from its bytes.
+    updated = datetime.fromtimestamp(int(os.stat(str(path)).st_mtime), UTC)
+    return _cached(("asset", name, updated), path.read_bytes, updated, ASSETS[name])
+
+
+def page_paths(snapshot: Snapshot) -> Iterator[str]:
+    yield "/"
+    yield "/catalog.json"
+    yield "/feeds.opml"
+    yield from (f"/{name}" for name in ASSETS)
+    for group in (*snapshot.topics.values(), *snapshot.providers.values()):
+        yield group_path(group)
+        yield f"{group_path(group)}embed"
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    sitemap.register(app, page_paths)
