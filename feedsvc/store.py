@@ -30,6 +30,10 @@ log = logging.getLogger("feedsvc.store")
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 2000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A file modified this recently may be modified again within the same timestamp tick
+# (milliseconds to seconds, by file system) keeping its size, and the change would go
+# unseen: its stat is not trusted, and it is read again on the next scan.
+RACY_NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -296,7 +300,9 @@ class Store:
                 problem.source,
                 problem.reason,
             )
-        size = stat.size if complete else -1  # an incomplete read is retried on the next scan
+        # An incomplete or racy read is retried on the next scan.
+        racy = time.time_ns() - stat.mtime_ns < RACY_NS
+        size = stat.size if complete and not racy else -1
         self._entries[stat.rel] = _Entry(size, stat.mtime_ns, article, problem)
 
     def _publish(self, started: float, files: int) -> Snapshot:

@@ -302,3 +302,14 @@ def test_store_folder_vanishing_mid_scan_changes_nothing(store_dir, monkeypatch,
     snapshot = store.refresh()
     assert len(snapshot.articles) == 5
     assert store.root_missing
+
+
+def test_same_size_rewrite_within_one_timestamp_tick_is_seen(store_dir):
+    """Coarse file-system clocks give two quick writes one mtime; the second must not be lost."""
+    path = store_dir.add("a.txt", article(title="Version 1"))
+    store = Store(str(store_dir.root))
+    assert store.refresh().articles[0].title == "Version 1"
+    tick = path.stat().st_mtime_ns
+    path.write_bytes(path.read_bytes().replace(b"Version 1", b"Version 2"))
+    os.utime(path, ns=(tick, tick))  # what a coarse clock would have written
+    assert store.refresh().articles[0].title == "Version 2"
