@@ -33,10 +33,12 @@ except ImportError:  # PyYAML built without libyaml: the pure-Python reader, sca
 
     _PARSER = (Reader, Scanner, Parser)
 
-# Bounds on what one short file can make the loader do. libyaml's own composer
-# recurses in C and crashes the process on ~100k nested brackets, and merge keys
-# (``<<: [*a, *a, ...]``) copy pairs, so a few hundred bytes can ask for billions.
+# Bounds on what one file can make the loader do. libyaml's own composer recurses
+# in C and crashes the process on ~100k nested brackets; merge keys (``<<: [*a, *a,
+# ...]``) copy pairs, so a few hundred bytes can ask for billions; and a 1 MiB flat
+# list is 500k values and seconds of work. An article has a few hundred values.
 MAX_DEPTH = 64
+MAX_NODES = 20_000
 MAX_MERGED_PAIRS = 10_000
 
 # Caps that bound the work one file can ask for: a feed item needs no more than this.
@@ -195,16 +197,20 @@ _SECURED = re.compile(
 
 
 class _BoundedComposer(Composer):
-    """PyYAML's Python composer with a depth limit, used instead of libyaml's recursive one."""
+    """PyYAML's Python composer with depth and size limits, instead of libyaml's recursive one."""
 
     _depth = 0
+    _nodes = 0
 
     def compose_node(self, parent, index):
-        if self._depth >= MAX_DEPTH:
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+        self._nodes += 1
+        if self._depth >= MAX_DEPTH or self._nodes > MAX_NODES:
+            why = (
+                f"nested deeper than {MAX_DEPTH} levels"
+                if self._depth >= MAX_DEPTH
+                else f"more than {MAX_NODES} values"
             )
+            raise yaml.composer.ComposerError(None, None, why, self.peek_event().start_mark)
         self._depth += 1
         try:
             return super().compose_node(parent, index)
@@ -221,7 +227,8 @@ class _TolerantConstructor(SafeConstructor):
     """
 
     def flatten_mapping(self, node):
-        if _merged_pairs(node, {}) > MAX_MERGED_PAIRS:
+        merges = any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value)
+        if merges and _merged_pairs(node, {}) > MAX_MERGED_PAIRS:
             raise ConstructorError(
                 None,
                 None,
