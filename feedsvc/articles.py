@@ -22,16 +22,28 @@ from yaml.resolver import Resolver
 
 from . import clean
 
+# libyaml's parser when present (it is iterative: only its composer recursed), else
+# PyYAML's own reader, scanner and parser.
 try:
     from yaml.cyaml import CParser
 
     _PARSER: tuple[type, ...] = (CParser,)
-except ImportError:  # PyYAML built without libyaml: the pure-Python reader, scanner and parser
+
+    def _init_parser(loader, stream) -> None:
+        CParser.__init__(loader, stream)
+
+except ImportError:
     from yaml.parser import Parser
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
     _PARSER = (Reader, Scanner, Parser)
+
+    def _init_parser(loader, stream) -> None:
+        Reader.__init__(loader, stream)
+        Scanner.__init__(loader)
+        Parser.__init__(loader)
+
 
 # Bounds on what one file can make the loader do. libyaml's own composer recurses
 # in C and crashes the process on ~100k nested brackets; merge keys (``<<: [*a, *a,
@@ -281,14 +293,10 @@ def _merged_pairs(node: MappingNode, sizes: dict[int, int]) -> int:
 
 
 class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):
+    """The safe loader with bounds: our composer comes first, so it replaces libyaml's."""
+
     def __init__(self, stream):
-        for parser in _PARSER:
-            if parser.__init__ is object.__init__:
-                continue
-            if parser.__name__ in ("Scanner", "Parser"):
-                parser.__init__(self)
-            else:
-                parser.__init__(self, stream)
+        _init_parser(self, stream)
         _BoundedComposer.__init__(self)
         _TolerantConstructor.__init__(self)
         Resolver.__init__(self)
