@@ -7,6 +7,7 @@ of ``secured``. Any path and query string gets an answer below 500.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from werkzeug.test import create_environ, run_wsgi_app
 
 from feedsvc import create_app
 from feedsvc.articles import Article, Problem, read_article
+from feedsvc.slugs import assign_slugs, topic_key
 
 PROPERTY_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -221,3 +223,25 @@ def test_any_path_and_query_is_answered_below_500(path, query, encode):
     assert b"Traceback" not in body
     if code == 200 and path.rsplit(".", 1)[-1] in FORMATS:
         parse_feed(path.rsplit(".", 1)[-1], body)
+
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@PROPERTY_SETTINGS
+@given(names=st.lists(any_text, max_size=12))
+def test_any_topic_names_get_distinct_routable_slugs(names):
+    keys = {topic_key(name) for name in names if topic_key(name)}
+    slugs = assign_slugs(keys)
+    assert set(slugs) == keys
+    assert len(set(slugs.values())) == len(keys)  # two topics never share a slug
+    for slug in slugs.values():
+        assert SLUG.fullmatch(slug), slug
+    assert assign_slugs(sorted(keys, reverse=True)) == slugs  # whatever the order
+
+
+@PROPERTY_SETTINGS
+@given(name=any_text)
+def test_case_and_spacing_do_not_make_another_topic(name):
+    shouted = re.sub("[a-z]", lambda m: m.group().upper(), name)
+    assert topic_key(name) == topic_key(f"  {shouted} ".replace(" ", "\t "))
