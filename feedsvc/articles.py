@@ -126,6 +126,12 @@ class _Notes:
             self.items.append(what)
 
 
+def printable(path: str) -> str:
+    """A file name as it may go into a log line: control characters (a newline would
+    forge a second line) and undecodable bytes escaped, everything else as it is."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
+
+
 def is_article_name(name: str) -> bool:
     """Articles are ``*.txt``/``*.md``; dot files and editor leftovers are not."""
     return (

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from .articles import printable
 from .store import Store
 
 
@@ -79,7 +80,7 @@ def check(folder: str | None, as_json: bool, max_file_bytes: int) -> None:
     else:
         for problem in snapshot.problems:
             label = "skipped" if problem.skipped else "warning"
-            click.echo(f"{problem.source}: {label}: {problem.reason}")
+            click.echo(f"{printable(problem.source)}: {label}: {problem.reason}")
         click.echo(
             f"{snapshot.files} files, {len(snapshot.articles)} articles served, "
             f"{len(skipped)} skipped",

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from types import MappingProxyType
 
-from .articles import Article, Image, Problem, is_article_name, read_article
+from .articles import Article, Image, Problem, is_article_name, printable, read_article
 from .slugs import assign_slugs, hashed_slug, topic_key
 
 log = logging.getLogger("feedsvc.store")
@@ -297,7 +297,7 @@ class Store:
             log.warning(
                 "%s %s: %s",
                 "Skipping" if article is None else "Problem in",
-                problem.source,
+                printable(problem.source),
                 problem.reason,
             )
         # An incomplete or racy read is retried on the next scan.
@@ -320,7 +320,7 @@ class Store:
         known = set(problems).union(previous.problems if previous else ())
         for problem in snapshot.problems:
             if problem not in known:
-                log.warning("Skipping %s: %s", problem.source, problem.reason)
+                log.warning("Skipping %s: %s", printable(problem.source), problem.reason)
         snapshot = _replace_timing(snapshot, time.time(), time.perf_counter() - started)
         self._snapshot = snapshot
         return snapshot

@@ -322,3 +322,18 @@ def test_same_size_rewrite_within_one_timestamp_tick_is_seen(store_dir):
     path.write_bytes(path.read_bytes().replace(b"Version 1", b"Version 2"))
     os.utime(path, ns=(tick, tick))  # what a coarse clock would have written
     assert store.refresh().articles[0].title == "Version 2"
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("forged\nWARNING fake.txt", "forged\\nWARNING fake.txt"), ("bell\x07.txt", "bell\\x07.txt")],
+)
+def test_file_names_cannot_forge_log_lines(name, shown, store_dir, caplog, run_check):
+    store_dir.add(name if name.endswith(".txt") else f"{name}.txt", "no front matter")
+    with caplog.at_level(logging.INFO, logger="feedsvc"):
+        store_dir.app()
+    (message,) = store_messages(caplog)
+    assert shown in message and "\n" not in message and "\x07" not in message
+    result = run_check(str(store_dir.root))
+    assert shown in result.output
+    assert len([line for line in result.output.splitlines() if ": skipped:" in line]) == 1
