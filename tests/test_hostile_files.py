@@ -337,3 +337,10 @@ def test_file_names_cannot_forge_log_lines(name, shown, store_dir, caplog, run_c
     result = run_check(str(store_dir.root))
     assert shown in result.output
     assert len([line for line in result.output.splitlines() if ": skipped:" in line]) == 1
+
+
+def test_check_uses_the_services_file_size_limit(store_dir, run_check, monkeypatch):
+    store_dir.add("a.txt", article())
+    monkeypatch.setenv("FEEDSVC_MAX_FILE_BYTES", "100")
+    report = json.loads(run_check(str(store_dir.root), "--json").output)
+    assert [p["reason"] for p in report["problems"]] == ["larger than the 100-byte limit"]
