@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 import yaml
 from conftest import SAMPLE, SECRET, article
 from hypothesis import HealthCheck, event, given, settings
@@ -206,17 +207,20 @@ queries = st.lists(
     st.tuples(st.sampled_from(["limit", "page", "x", "", "limit[]"]), query_values), max_size=4
 ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs))
 
-_request_app = create_app({"CONTENT_DIR": str(SAMPLE), "RELOAD_INTERVAL": 0})
+
+@pytest.fixture(scope="module")
+def request_app():
+    return create_app({"CONTENT_DIR": str(SAMPLE), "RELOAD_INTERVAL": 0})
 
 
 @PROPERTY_SETTINGS
 @given(path=paths, query=queries, encode=st.booleans())
-def test_any_path_and_query_is_answered_below_500(path, query, encode):
+def test_any_path_and_query_is_answered_below_500(request_app, path, query, encode):
     environ = create_environ()
     # WSGI gives the app the decoded path as latin-1 text and the raw query string.
     environ["PATH_INFO"] = path
     environ["QUERY_STRING"] = quote(query, safe="=&") if encode else query
-    body_iter, status, headers = run_wsgi_app(_request_app, environ, buffered=True)
+    body_iter, status, headers = run_wsgi_app(request_app, environ, buffered=True)
     body = b"".join(body_iter)
     code = int(status.split()[0])
     assert code < 500, (status, body[:300])
