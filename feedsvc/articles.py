@@ -239,8 +239,8 @@ class _BoundedComposer(Composer):
 class _TolerantConstructor(SafeConstructor):
     """Safe types only; a scalar that looks like a number or a date but is not one stays text.
 
-    PyYAML raises ValueError for ``2020-13-45``, ``0000-01-01``, ``!!int abc`` or a
-    5000-digit number; as text, the field's own check names the problem instead of
+    PyYAML raises for ``2020-13-45``, ``0000-01-01``, ``!!int abc``, ``!!bool maybe``
+    or a 5000-digit number; as text, the field's own check names the problem instead of
     the whole file failing, and an odd value in an unused field costs nothing.
     """
 
@@ -258,11 +258,12 @@ class _TolerantConstructor(SafeConstructor):
     def _or_text(self, node, construct):
         try:
             return construct(self, node)
-        except (ValueError, TypeError, OverflowError, AttributeError, ConstructorError):
+        except (ValueError, TypeError, OverflowError, AttributeError, KeyError, ConstructorError):
             return self.construct_scalar(node) if node.id == "scalar" else None
 
 
 for _tag, _construct in (
+    ("bool", SafeConstructor.construct_yaml_bool),
     ("int", SafeConstructor.construct_yaml_int),
     ("float", SafeConstructor.construct_yaml_float),
     ("timestamp", SafeConstructor.construct_yaml_timestamp),

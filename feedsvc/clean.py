@@ -160,13 +160,20 @@ def image_type(image_url: str) -> str:
     CDN resizers hide the extension (``/images/dims?...&image_uri=https%3A...jpg``),
     so the query's URL-valued parameters are tried next; JPEG is the safe default.
     """
-    parts = urlsplit(image_url)
+    try:
+        parts = urlsplit(image_url)
+    except ValueError:
+        return "image/jpeg"
     found = _IMAGE_TYPES.get(splitext(parts.path)[1].lower())
     if found:
         return found
     for _, nested in parse_qsl(parts.query):
         if nested.startswith(("http://", "https://")):
-            found = _IMAGE_TYPES.get(splitext(urlsplit(nested).path)[1].lower())
+            try:
+                nested_path = urlsplit(nested).path
+            except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL after all
+                continue
+            found = _IMAGE_TYPES.get(splitext(nested_path)[1].lower())
             if found:
                 return found
     return "image/jpeg"
