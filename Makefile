@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: serve test lint check clean
+.PHONY: serve test lint check soak clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(VENV)/.installed
 
 check: $(VENV)/.installed  ## list bad files in content/
 	$(BIN)/feedsvc check content
+
+soak: $(VENV)/.installed  ## a minute of load and store churn; see docs/reliability.md
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -16,7 +16,7 @@ def create_app(config: Mapping | None = None):
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import cache, errors, pages, store, views
+    from . import cache, errors, pages, security, store, views
     from .config import apply_defaults, coerce
 
     app = Flask(__name__)
@@ -31,6 +31,7 @@ def create_app(config: Mapping | None = None):
     store.init_app(app)
     cache.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     app.register_blueprint(views.bp)
     pages.init_app(app)
     return app

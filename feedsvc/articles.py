@@ -15,13 +15,43 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, SequenceNode
+from yaml.resolver import Resolver
 
 from . import clean
 
+# libyaml's parser when present (it is iterative: only its composer recursed), else
+# PyYAML's own reader, scanner and parser.
 try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    from yaml.cyaml import CParser
+
+    _PARSER: tuple[type, ...] = (CParser,)
+
+    def _init_parser(loader, stream) -> None:
+        CParser.__init__(loader, stream)
+
+except ImportError:
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    _PARSER = (Reader, Scanner, Parser)
+
+    def _init_parser(loader, stream) -> None:
+        Reader.__init__(loader, stream)
+        Scanner.__init__(loader)
+        Parser.__init__(loader)
+
+
+# Bounds on what one file can make the loader do. libyaml's own composer recurses
+# in C and crashes the process on ~100k nested brackets; merge keys (``<<: [*a, *a,
+# ...]``) copy pairs, so a few hundred bytes can ask for billions; and a 1 MiB flat
+# list is 500k values and seconds of work. An article has a few hundred values.
+MAX_DEPTH = 64
+MAX_NODES = 20_000
+MAX_MERGED_PAIRS = 10_000
 
 # Caps that bound the work one file can ask for: a feed item needs no more than this.
 MAX_TOPICS = 50
@@ -92,8 +122,14 @@ class _Notes:
     items: list[str] = field(default_factory=list)
 
     def add(self, what: str) -> None:
-        if len(self.items) < 20:
+        if len(self.items) < 20 and what not in self.items:
             self.items.append(what)
+
+
+def printable(path: str) -> str:
+    """A file name as it may go into a log line: control characters (a newline would
+    forge a second line) and undecodable bytes escaped, everything else as it is."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
 
 
 def is_article_name(name: str) -> bool:
@@ -129,6 +165,12 @@ def _read(raw: bytes, source: str) -> Article | Problem | tuple[Article, Problem
         return Problem(source, "no front matter (the file must start with a '---' line)")
     if not front.strip():
         return Problem(source, "empty front matter")
+    notes = _Notes()
+    # libyaml refuses the whole stream over one stray control character; the feeds
+    # could not carry it anyway, so it goes and the rest is read.
+    front, removed = clean.ILLEGAL.subn("", front)
+    if removed:
+        notes.add(f"{removed} control or non-text characters removed")
     try:
         data = _parse_yaml(front)
     except yaml.MarkedYAMLError as exc:
@@ -137,7 +179,6 @@ def _read(raw: bytes, source: str) -> Article | Problem | tuple[Article, Problem
         return Problem(source, f"invalid YAML ({type(exc).__name__})")
     if not isinstance(data, dict):
         return Problem(source, "front matter is not a mapping of fields")
-    notes = _Notes()
     article = _build(data, source, notes)
     if isinstance(article, Problem):
         return article
@@ -173,6 +214,101 @@ _SECURED = re.compile(
 )
 
 
+class _BoundedComposer(Composer):
+    """PyYAML's Python composer with depth and size limits, instead of libyaml's recursive one."""
+
+    _depth = 0
+    _nodes = 0
+
+    def compose_node(self, parent, index):
+        self._nodes += 1
+        if self._depth >= MAX_DEPTH or self._nodes > MAX_NODES:
+            why = (
+                f"nested deeper than {MAX_DEPTH} levels"
+                if self._depth >= MAX_DEPTH
+                else f"more than {MAX_NODES} values"
+            )
+            raise yaml.composer.ComposerError(None, None, why, self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _TolerantConstructor(SafeConstructor):
+    """Safe types only; a scalar that looks like a number or a date but is not one stays text.
+
+    PyYAML raises for ``2020-13-45``, ``0000-01-01``, ``!!int abc``, ``!!bool maybe``
+    or a 5000-digit number; as text, the field's own check names the problem instead of
+    the whole file failing, and an odd value in an unused field costs nothing.
+    """
+
+    def flatten_mapping(self, node):
+        merges = any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value)
+        if merges and _merged_pairs(node, {}) > MAX_MERGED_PAIRS:
+            raise ConstructorError(
+                None,
+                None,
+                f"merge keys expand to more than {MAX_MERGED_PAIRS} pairs",
+                node.start_mark,
+            )
+        super().flatten_mapping(node)
+
+    def _or_text(self, node, construct):
+        try:
+            return construct(self, node)
+        except (ValueError, TypeError, OverflowError, AttributeError, KeyError, ConstructorError):
+            return self.construct_scalar(node) if node.id == "scalar" else None
+
+
+for _tag, _construct in (
+    ("bool", SafeConstructor.construct_yaml_bool),
+    ("int", SafeConstructor.construct_yaml_int),
+    ("float", SafeConstructor.construct_yaml_float),
+    ("timestamp", SafeConstructor.construct_yaml_timestamp),
+    ("binary", SafeConstructor.construct_yaml_binary),
+):
+    _TolerantConstructor.add_constructor(
+        f"tag:yaml.org,2002:{_tag}",
+        lambda self, node, construct=_construct: self._or_text(node, construct),
+    )
+
+
+def _merged_pairs(node: MappingNode, sizes: dict[int, int]) -> int:
+    """How many key/value pairs ``node`` holds once its merge keys are expanded.
+
+    Counted on the node graph, each anchored node once, so a bomb is measured in
+    time linear in its text instead of being expanded.
+    """
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 0  # a merge cycle adds nothing
+    total = 0
+    for key, value in node.value:
+        if key.tag != "tag:yaml.org,2002:merge":
+            total += 1
+        elif isinstance(value, MappingNode):
+            total += _merged_pairs(value, sizes)
+        elif isinstance(value, SequenceNode):
+            total += sum(
+                _merged_pairs(item, sizes) for item in value.value if isinstance(item, MappingNode)
+            )
+    sizes[id(node)] = total
+    return total
+
+
+class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):
+    """The safe loader with bounds: our composer comes first, so it replaces libyaml's."""
+
+    def __init__(self, stream):
+        _init_parser(self, stream)
+        _BoundedComposer.__init__(self)
+        _TolerantConstructor.__init__(self)
+        Resolver.__init__(self)
+
+
 def _parse_yaml(front: str) -> object:
     stripped = _SECURED.sub("", front + "\n", count=1)
     try:
@@ -187,17 +323,28 @@ def _parse_yaml(front: str) -> object:
 
 
 def _yaml_reason(exc: yaml.MarkedYAMLError) -> str:
-    """Name the problem and its place, never the file's text (it may hold secrets)."""
+    """Name the problem and its place, never the file's text (it may hold secrets).
+
+    PyYAML quotes the offending tag, anchor or token (``found undefined alias 'x'``),
+    so each message is cut at its first quote.
+    """
     mark = exc.problem_mark or exc.context_mark
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    what = clean.text(exc.problem or exc.context or "syntax error", limit=120)
-    return f"invalid YAML{where}: {what}"
+    parts = []
+    for message in (exc.context, exc.problem):
+        if message and "constructor for the tag" in message:
+            message = "a tag other than the plain YAML types (tags are not loaded)"
+        message = re.split(r"[\'\"`]", message or "", maxsplit=1)[0].strip(" ,;:")
+        if message:
+            parts.append(clean.text(message, limit=120))
+    return f"invalid YAML{where}: {': '.join(parts) or 'syntax error'}"
 
 
 def _build(data: dict, source: str, notes: _Notes) -> Article | Problem:
-    title = clean.text(data.get("title"), limit=1000)
+    title = _text(data.get("title"), notes, "title", limit=1000)
     if title is None:
-        return Problem(source, "missing or empty title")
+        blank = data.get("title") is None or isinstance(data.get("title"), str)
+        return Problem(source, "missing or empty title" if blank else "title is not text")
     url = clean.url(data.get("webUrl"))
     if url is None:
         why = "missing webUrl" if data.get("webUrl") is None else "webUrl is not an http(s) URL"
@@ -230,9 +377,16 @@ def _build(data: dict, source: str, notes: _Notes) -> Article | Problem:
     )
 
 
+def _text(value: object, notes: _Notes, where: str, limit: int) -> str | None:
+    """:func:`clean.text`, noting when it had to remove characters the feeds cannot carry."""
+    if isinstance(value, str) and clean.ILLEGAL.search(value):
+        notes.add(f"{where} had control or non-text characters removed")
+    return clean.text(value, limit=limit)
+
+
 def _optional_text(data: dict, key: str, notes: _Notes, limit: int) -> str | None:
     value = data.get(key)
-    cleaned = clean.text(value, limit=limit)
+    cleaned = _text(value, notes, key, limit=limit)
     if cleaned is None and value not in (None, ""):
         notes.add(f"{key} is not text")
     return cleaned
@@ -240,7 +394,9 @@ def _optional_text(data: dict, key: str, notes: _Notes, limit: int) -> str | Non
 
 def _optional_int(data: dict, key: str) -> int | None:
     value = data.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 1 << 63:
+        return value
+    return None
 
 
 def _as_list(value: object, notes: _Notes, where: str) -> list:
@@ -258,7 +414,7 @@ def _as_list(value: object, notes: _Notes, where: str) -> list:
 def _topics(value: object, notes: _Notes) -> tuple[str, ...]:
     topics: dict[str, None] = {}
     for item in _as_list(value, notes, "topics"):
-        name = clean.text(item, limit=10_000)
+        name = _text(item, notes, "topics", limit=10_000)
         if name is None:
             notes.add("topics has an entry that is not text")
         elif len(name) > MAX_TOPIC_LENGTH:
@@ -273,6 +429,8 @@ def _images(value: object, notes: _Notes, where: str) -> tuple[Image, ...]:
     for index, item in enumerate(_as_list(value, notes, where)):
         if len(images) >= MAX_IMAGES:
             break
+        if isinstance(item, str):
+            item = {"url": item}  # a bare URL is an image with nothing else said
         if not isinstance(item, dict):
             notes.add(f"{where}[{index}] is not a mapping")
             continue
@@ -286,7 +444,7 @@ def _images(value: object, notes: _Notes, where: str) -> tuple[Image, ...]:
                 mime_type=clean.image_type(image_url),
                 width=clean.integer(item.get("width")),
                 height=clean.integer(item.get("height")),
-                title=clean.text(item.get("title"), limit=1000),
+                title=_text(item.get("title"), notes, f"{where}[{index}].title", limit=1000),
             )
         )
     return tuple(images)
@@ -303,7 +461,7 @@ def _provider(value: object, notes: _Notes, where: str) -> Provider | None:
     domain = clean.domain(value.get("domain"))
     if domain is None and value.get("domain") is not None:
         notes.add(f"{where}.domain is not a host name")
-    name = clean.text(value.get("name"), limit=200) or domain
+    name = _text(value.get("name"), notes, f"{where}.name", limit=200) or domain
     if name is None:
         return None
     logos = _images(value.get("images"), notes, f"{where}.images")
@@ -322,7 +480,7 @@ def _related(value: object, notes: _Notes) -> tuple[Related, ...]:
         if not isinstance(item, dict):
             notes.add(f"related[{index}] is not a mapping")
             continue
-        title = clean.text(item.get("title"), limit=1000)
+        title = _text(item.get("title"), notes, f"related[{index}].title", limit=1000)
         link = clean.url(item.get("webUrl"))
         if title is None or link is None:
             notes.add(f"related[{index}] lacks a title or an http(s) webUrl")

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 # Characters XML 1.0 forbids, plus C1 controls and non-characters, which it allows
 # but which validators flag and no reader can display.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
 # Dates outside this range are typos or placeholders, and some readers overflow on them.
 MIN_YEAR, MAX_YEAR = 1900, 2199
@@ -26,10 +26,13 @@ def text(value: object, limit: int = 10_000) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        value = str(value)
+        try:
+            value = str(value)
+        except ValueError:  # an int too long to print (sys.get_int_max_str_digits)
+            return None
     if not isinstance(value, str):
         return None
-    value = _SPACE.sub(" ", _ILLEGAL.sub("", value)).strip()
+    value = _SPACE.sub(" ", ILLEGAL.sub("", value)).strip()
     if len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value or None
@@ -40,7 +43,7 @@ def url(value: object) -> str | None:
     if not isinstance(value, str) or len(value) > 4096:
         return None
     value = value.strip()
-    if _ILLEGAL.search(value) or any(c.isspace() for c in value):
+    if ILLEGAL.search(value) or any(c.isspace() for c in value):
         return None
     try:
         parts = urlsplit(value)
@@ -51,10 +54,18 @@ def url(value: object) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not host:
         return None
     if not host.isascii():
+        # An internationalised host goes out in its ASCII (punycode) form: percent-
+        # escaping it, as the path is below, would make it a different, invalid host.
         try:
-            host.encode("idna")
+            ascii_host = host.encode("idna").decode("ascii")
         except UnicodeError:
             return None
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        hostport = ascii_host + hostport[len(host) :] if hostport.lower().startswith(host) else None
+        if hostport is None:
+            return None
+        netloc = f"{userinfo}@{hostport}" if userinfo else hostport
+        value = parts._replace(netloc=netloc).geturl()
     # Percent-encode what RFC 3986 does not allow (non-ASCII, quotes, brackets of
     # the wrong kind) and leave every reserved character and existing escape alone.
     return quote(value, safe="%/:=&?~#+!$,;'@()*[]")
@@ -149,13 +160,20 @@ def image_type(image_url: str) -> str:
     CDN resizers hide the extension (``/images/dims?...&image_uri=https%3A...jpg``),
     so the query's URL-valued parameters are tried next; JPEG is the safe default.
     """
-    parts = urlsplit(image_url)
+    try:
+        parts = urlsplit(image_url)
+    except ValueError:
+        return "image/jpeg"
     found = _IMAGE_TYPES.get(splitext(parts.path)[1].lower())
     if found:
         return found
     for _, nested in parse_qsl(parts.query):
         if nested.startswith(("http://", "https://")):
-            found = _IMAGE_TYPES.get(splitext(urlsplit(nested).path)[1].lower())
+            try:
+                nested_path = urlsplit(nested).path
+            except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL after all
+                continue
+            found = _IMAGE_TYPES.get(splitext(nested_path)[1].lower())
             if found:
                 return found
     return "image/jpeg"

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from .articles import printable
 from .store import Store
 
 
@@ -52,7 +53,14 @@ def serve(content: str | None, host: str | None, port: int | None, workers: int 
 @main.command()
 @click.argument("folder", required=False, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
-@click.option("--max-file-bytes", type=int, default=1 << 20, show_default=True)
+@click.option(
+    "--max-file-bytes",
+    type=int,
+    default=1 << 20,
+    show_default=True,
+    envvar="FEEDSVC_MAX_FILE_BYTES",
+    help="Same limit as the service (FEEDSVC_MAX_FILE_BYTES).",
+)
 def check(folder: str | None, as_json: bool, max_file_bytes: int) -> None:
     """List every file that would be skipped, with the reason; exit 1 if any.
 
@@ -79,7 +87,7 @@ def check(folder: str | None, as_json: bool, max_file_bytes: int) -> None:
     else:
         for problem in snapshot.problems:
             label = "skipped" if problem.skipped else "warning"
-            click.echo(f"{problem.source}: {label}: {problem.reason}")
+            click.echo(f"{printable(problem.source)}: {label}: {problem.reason}")
         click.echo(
             f"{snapshot.files} files, {len(snapshot.articles)} articles served, "
             f"{len(skipped)} skipped",

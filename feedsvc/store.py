@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from types import MappingProxyType
 
-from .articles import Article, Image, Problem, is_article_name, read_article
+from .articles import Article, Image, Problem, is_article_name, printable, read_article
 from .slugs import assign_slugs, hashed_slug, topic_key
 
 log = logging.getLogger("feedsvc.store")
@@ -30,6 +30,10 @@ log = logging.getLogger("feedsvc.store")
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 2000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A file modified this recently may be modified again within the same timestamp tick
+# (milliseconds to seconds, by file system) keeping its size, and the change would go
+# unseen: its stat is not trusted, and it is read again on the next scan.
+RACY_NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -112,8 +116,12 @@ class _FileStat:
     mtime_ns: int
 
 
-def scan(root: str) -> Iterator[_FileStat]:
-    """Every article file below ``root``; hidden entries skipped, links leaving the store not followed."""
+def scan(root: str, rejected: list[Problem] | None = None) -> Iterator[_FileStat]:
+    """Every article file below ``root``; hidden entries skipped, links leaving the store not followed.
+
+    Article-named entries that are not read (a link out of the store, a FIFO) are
+    added to ``rejected``. Raises OSError if ``root`` itself cannot be listed.
+    """
     real_root = os.path.realpath(root)
     stack = [root]
     while stack:
@@ -121,6 +129,8 @@ def scan(root: str) -> Iterator[_FileStat]:
         try:
             entries = list(os.scandir(folder))
         except OSError:
+            if folder is root:
+                raise
             continue
         for entry in entries:
             name = entry.name
@@ -132,16 +142,20 @@ def scan(root: str) -> Iterator[_FileStat]:
                     continue
                 if not is_article_name(name):
                     continue
+                rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)
                     if os.path.commonpath([real_root, target]) != real_root:
+                        if rejected is not None:
+                            rejected.append(Problem(rel, "symbolic link to outside the store"))
                         continue
                 st = entry.stat()
             except (OSError, ValueError):
                 continue
             if not stat_module.S_ISREG(st.st_mode):  # regular files only
+                if rejected is not None:
+                    rejected.append(Problem(rel, "not a regular file"))
                 continue
-            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
             yield _FileStat(entry.path, rel, st.st_size, st.st_mtime_ns)
 
 
@@ -156,7 +170,11 @@ def parse_file(
     if size > max_bytes:
         return None, Problem(rel, f"larger than the {max_bytes}-byte limit"), True
     try:
-        with open(path, "rb") as handle:
+        # Non-blocking, and checked again once open: a file swapped for a FIFO
+        # since the scan must not hang the reader.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat_module.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None, Problem(rel, "not a regular file"), False
             raw = handle.read(max_bytes + 1)
     except OSError as exc:
         return None, Problem(rel, f"cannot be read ({exc.strerror or type(exc).__name__})"), False
@@ -204,34 +222,54 @@ class Store:
         with self._lock:
             started = time.perf_counter()
             if not os.path.isdir(self.root):
-                if not self.root_missing:
-                    log.error("store folder %s is missing; serving the last snapshot", self.root)
-                self.root_missing = True
-                if self._snapshot is not None:
-                    return self._snapshot
-                return self._publish(started, files=0)
+                return self._root_gone(started)
+            try:
+                changed = self._update_entries()
+            except OSError:  # the folder went while it was being read
+                return self._root_gone(started)
             if self.root_missing:
                 log.warning("store folder %s is back", self.root)
                 self.root_missing = False
-            if self._update_entries() or self._snapshot is None:
+            if changed or self._snapshot is None:
                 return self._publish(started, files=len(self._entries))
             return self._snapshot
+
+    def _root_gone(self, started: float) -> Snapshot:
+        if not self.root_missing:
+            log.error("store folder %s is missing; serving the last snapshot", self.root)
+        self.root_missing = True
+        if self._snapshot is not None:
+            return self._snapshot
+        return self._publish(started, files=0)
 
     def _update_entries(self) -> bool:
         """Re-read new and changed files, forget deleted ones; True if anything changed."""
         seen: set[str] = set()
         todo: list[_FileStat] = []
-        for stat in scan(self.root):
+        rejected: list[Problem] = []
+        for stat in scan(self.root, rejected):
             seen.add(stat.rel)
             old = self._entries.get(stat.rel)
             if old is None or old.size != stat.size or old.mtime_ns != stat.mtime_ns:
                 todo.append(stat)
+        if not os.path.isdir(self.root):
+            # Gone mid-scan: what was seen is partial, so change nothing.
+            raise FileNotFoundError(self.root)
+        refused = 0
+        for problem in rejected:
+            seen.add(problem.source)
+            old = self._entries.get(problem.source)
+            if old is None or old.problem != problem:
+                # Not read at all, so no last good version is kept either.
+                self._entries.pop(problem.source, None)
+                self._remember(_FileStat("", problem.source, -1, -1), None, problem, True)
+                refused += 1
         gone = self._entries.keys() - seen
         for rel in gone:
             del self._entries[rel]
         for stat, (article, problem, complete) in zip(todo, self._parse(todo), strict=True):
             self._remember(stat, article, problem, complete)
-        return bool(todo or gone)
+        return bool(todo or gone or refused)
 
     def _parse(self, todo: list[_FileStat]) -> Iterator[tuple]:
         jobs = [(s.path, s.rel, s.size) for s in todo]
@@ -260,22 +298,30 @@ class Store:
             log.warning(
                 "%s %s: %s",
                 "Skipping" if article is None else "Problem in",
-                problem.source,
+                printable(problem.source),
                 problem.reason,
             )
-        size = stat.size if complete else -1  # an incomplete read is retried on the next scan
+        # An incomplete or racy read is retried on the next scan.
+        racy = time.time_ns() - stat.mtime_ns < RACY_NS
+        size = stat.size if complete and not racy else -1
         self._entries[stat.rel] = _Entry(size, stat.mtime_ns, article, problem)
 
     def _publish(self, started: float, files: int) -> Snapshot:
         previous = self._snapshot
         self._generation += 1
+        problems = [e.problem for e in self._entries.values() if e.problem is not None]
         snapshot = build_snapshot(
             (e.article for e in self._entries.values() if e.article is not None),
-            [e.problem for e in self._entries.values() if e.problem is not None],
+            problems,
             previous=previous,
             generation=self._generation,
             files=files,
         )
+        # Duplicates are found across files, so they are logged here, once each.
+        known = set(problems).union(previous.problems if previous else ())
+        for problem in snapshot.problems:
+            if problem not in known:
+                log.warning("Skipping %s: %s", printable(problem.source), problem.reason)
         snapshot = _replace_timing(snapshot, time.time(), time.perf_counter() - started)
         self._snapshot = snapshot
         return snapshot
