@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("feedsvc.errors")
@@ -24,6 +24,16 @@ def unexpected_error(error: Exception) -> Response:
     return http_error(InternalServerError())
 
 
+def require_utf8_query() -> None:
+    """Werkzeug decodes the query string strictly and lazily; refuse bad bytes up front
+    so that no view meets a UnicodeDecodeError halfway through."""
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        abort(400, "The query string is not valid UTF-8.")
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(require_utf8_query)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)

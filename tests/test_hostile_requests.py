@@ -87,6 +87,14 @@ def test_bad_and_repeated_query_parameters(client, query, fmt):
         assert_clean_error(response)
 
 
+@pytest.mark.parametrize("query", [b"limit=\x80", b"x=\xff\xfe", b"%ff=1&limit=5\xc3"])
+def test_query_bytes_that_are_not_utf8_are_a_400(client, query):
+    response = client.get("/feed.json", environ_overrides={"QUERY_STRING": query.decode("latin-1")})
+    assert response.status_code == 400
+    assert "UTF-8" in response.get_data(as_text=True)
+    assert_clean_error(response)
+
+
 CONDITIONAL_HEADERS = [
     {"If-None-Match": '"'},
     {"If-None-Match": "W/"},
@@ -232,6 +240,7 @@ RAW_REQUESTS = {
     "nul in path": b"GET /feed.rss%00 HTTP/1.0\r\n\r\n",
     "raw nul in path": b"GET /feed\x00.rss HTTP/1.0\r\n\r\n",
     "raw high bytes": b"GET /topics/\xff\xfe/feed.rss HTTP/1.0\r\n\r\n",
+    "raw high bytes in query": b"GET /feed.rss?limit=\x80 HTTP/1.0\r\n\r\n",
     "overlong line": b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     "overlong query": b"GET /feed.rss?" + b"a=b&" * 3_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     "too many headers": b"GET /feed.rss HTTP/1.1\r\nHost: x\r\n"
