@@ -267,9 +267,10 @@ class Store:
         gone = self._entries.keys() - seen
         for rel in gone:
             del self._entries[rel]
+        reread = 0
         for stat, (article, problem, complete) in zip(todo, self._parse(todo), strict=True):
-            self._remember(stat, article, problem, complete)
-        return bool(todo or gone or refused)
+            reread += self._remember(stat, article, problem, complete)
+        return bool(reread or gone or refused)
 
     def _parse(self, todo: list[_FileStat]) -> Iterator[tuple]:
         jobs = [(s.path, s.rel, s.size) for s in todo]
@@ -285,7 +286,8 @@ class Store:
 
     def _remember(
         self, stat: _FileStat, article: Article | None, problem: Problem | None, complete: bool
-    ) -> None:
+    ) -> bool:
+        """Keep what a file gave; True if that differs from what it gave before."""
         old = self._entries.get(stat.rel)
         if article is None and old is not None and old.article is not None:
             # Keep serving the last good version of a file that went bad.
@@ -301,10 +303,13 @@ class Store:
                 printable(problem.source),
                 problem.reason,
             )
+        if old is not None and old.article is not None and old.article == article:
+            article = old.article  # same object, so the groups holding it stay as they are
         # An incomplete or racy read is retried on the next scan.
         racy = time.time_ns() - stat.mtime_ns < RACY_NS
         size = stat.size if complete and not racy else -1
         self._entries[stat.rel] = _Entry(size, stat.mtime_ns, article, problem)
+        return old is None or old.article != article or old.problem != problem
 
     def _publish(self, started: float, files: int) -> Snapshot:
         previous = self._snapshot
