@@ -44,6 +44,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between checks of the store for new, changed and deleted files; 0 turns "
         "reloading off.",
     ),
+    Setting(
+        "CACHE_DIR",
+        "",
+        str,
+        "Folder where the parsed store is kept between restarts, so a restart over an "
+        "unchanged store skips parsing; empty: not kept. Must be writable by the service alone.",
+    ),
     Setting("CACHE_MAX_BYTES", 64 << 20, int, "Size bound of the rendered-feed cache."),
     Setting("MAX_AGE", 60, int, "Cache-Control max-age of feeds, in seconds."),
     Setting("STALE_WHILE_REVALIDATE", 300, int, "Cache-Control stale-while-revalidate, seconds."),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import stat as stat_module
 import threading
 import time
@@ -22,7 +23,8 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from types import MappingProxyType
 
-from .articles import Article, Image, Problem, is_article_name, read_article
+from . import persist
+from .articles import Article, Image, Problem, Provider, Related, is_article_name, read_article
 from .slugs import assign_slugs, hashed_slug, topic_key
 
 log = logging.getLogger("feedsvc.store")
@@ -30,6 +32,9 @@ log = logging.getLogger("feedsvc.store")
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 2000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The persisted cache is rewritten at most this often after changes (a restart
+# re-parses whatever changed since, so it only costs time, never correctness).
+SAVE_INTERVAL = 60.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -115,11 +120,14 @@ class _FileStat:
 def scan(root: str) -> Iterator[_FileStat]:
     """Every article file below ``root``; hidden entries skipped, links leaving the store not followed."""
     real_root = os.path.realpath(root)
-    stack = [root]
+    # Relative paths are built from the folder's prefix: os.path.relpath per file
+    # costs more than the stat call, and this runs over every file on every check.
+    stack = [(root, "")]
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            with os.scandir(folder) as listing:
+                entries = list(listing)
         except OSError:
             continue
         for entry in entries:
@@ -128,7 +136,7 @@ def scan(root: str) -> Iterator[_FileStat]:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
+                    stack.append((entry.path, f"{prefix}{name}/"))
                     continue
                 if not is_article_name(name):
                     continue
@@ -141,8 +149,7 @@ def scan(root: str) -> Iterator[_FileStat]:
                 continue
             if not stat_module.S_ISREG(st.st_mode):  # regular files only
                 continue
-            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
-            yield _FileStat(entry.path, rel, st.st_size, st.st_mtime_ns)
+            yield _FileStat(entry.path, prefix + name, st.st_size, st.st_mtime_ns)
 
 
 def parse_file(
@@ -175,14 +182,31 @@ def _parse_batch(batch: list[tuple[str, str, int]], max_bytes: int) -> list:
     return [parse_file(path, rel, size, max_bytes) for path, rel, size in batch]
 
 
+def _parse_batch_pickled(batch: list[tuple[str, str, int]], max_bytes: int) -> bytes:
+    # The default pickling of slots dataclasses sets one slot at a time from Python,
+    # which made unpickling the workers' results the parent's main cost.
+    return persist.dumps(_parse_batch(batch, max_bytes), MODEL_CLASSES)
+
+
 class Store:
     """The folder of articles and its current snapshot."""
 
-    def __init__(self, root: str, *, max_file_bytes: int = 1 << 20, workers: int | None = None):
+    def __init__(
+        self,
+        root: str,
+        *,
+        max_file_bytes: int = 1 << 20,
+        workers: int | None = None,
+        cache_dir: str | None = None,
+    ):
         self.root = root
         self.max_file_bytes = max_file_bytes
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.cache_file = persist.cache_path(cache_dir, root, max_file_bytes) if cache_dir else None
+        self._saved_at: float | None = None
         self._entries: dict[str, _Entry] = {}
+        # One Provider object per distinct provider: most articles share a handful.
+        self._providers: dict[Provider, Provider] = {}
         self._lock = threading.Lock()  # one refresh at a time
         self._generation = 0
         self._snapshot: Snapshot | None = None
@@ -213,9 +237,66 @@ class Store:
             if self.root_missing:
                 log.warning("store folder %s is back", self.root)
                 self.root_missing = False
-            if self._update_entries() or self._snapshot is None:
-                return self._publish(started, files=len(self._entries))
+            index = self._restore() if self._snapshot is None else None
+            changed = self._update_entries()
+            if index is not None and not changed:
+                snapshot = _replace_timing(index, time.time(), time.perf_counter() - started)
+                self._snapshot = snapshot
+                self._saved_at = time.monotonic()
+                return snapshot
+            if changed or self._snapshot is None:
+                snapshot = self._publish(started, files=len(self._entries))
+                self._save(snapshot)
+                return snapshot
             return self._snapshot
+
+    def _restore(self) -> Snapshot | None:
+        """Take the entries (and, if nothing changed since, the index) from the cache file."""
+        if self.cache_file is None:
+            return None
+        payload = persist.load(self.cache_file)
+        if not isinstance(payload, dict) or payload.get("root") != os.path.realpath(self.root):
+            return None
+        self._entries = payload["entries"]
+        self._generation = payload["generation"]
+        for entry in self._entries.values():
+            if entry.article is not None and entry.article.provider is not None:
+                self._providers.setdefault(entry.article.provider, entry.article.provider)
+        everything, topics, providers, aliases, problems, files = payload["index"]
+        return Snapshot(
+            everything=everything,
+            topics=MappingProxyType(topics),
+            providers=MappingProxyType(providers),
+            topic_aliases=MappingProxyType(aliases),
+            problems=problems,
+            files=files,
+            generation=self._generation,
+            loaded_at=0.0,
+            load_seconds=0.0,
+        )
+
+    def _save(self, snapshot: Snapshot) -> None:
+        now = time.monotonic()
+        if self.cache_file is None or (
+            self._saved_at is not None and now - self._saved_at < SAVE_INTERVAL
+        ):
+            return
+        self._saved_at = now
+        index = (
+            snapshot.everything,
+            dict(snapshot.topics),
+            dict(snapshot.providers),
+            dict(snapshot.topic_aliases),
+            snapshot.problems,
+            snapshot.files,
+        )
+        payload = {
+            "root": os.path.realpath(self.root),
+            "generation": self._generation,
+            "entries": self._entries,
+            "index": index,
+        }
+        persist.dump(self.cache_file, payload, MODEL_CLASSES + (_Entry, Group))
 
     def _update_entries(self) -> bool:
         """Re-read new and changed files, forget deleted ones; True if anything changed."""
@@ -242,8 +323,9 @@ class Store:
         chunk = max(200, len(jobs) // (self.workers * 8))
         batches = [jobs[i : i + chunk] for i in range(0, len(jobs), chunk)]
         with ProcessPoolExecutor(self.workers, mp_context=get_context("forkserver")) as pool:
-            for results in pool.map(_parse_batch, batches, [self.max_file_bytes] * len(batches)):
-                yield from results
+            limits = [self.max_file_bytes] * len(batches)
+            for results in pool.map(_parse_batch_pickled, batches, limits):
+                yield from pickle.loads(results)  # noqa: S301 - from our own workers
 
     def _remember(
         self, stat: _FileStat, article: Article | None, problem: Problem | None, complete: bool
@@ -263,6 +345,11 @@ class Store:
                 problem.source,
                 problem.reason,
             )
+        if article is not None and article.provider is not None:
+            shared = self._providers.setdefault(article.provider, article.provider)
+            if shared is not article.provider:
+                # The article was just parsed and nothing else holds it yet.
+                object.__setattr__(article, "provider", shared)
         size = stat.size if complete else -1  # an incomplete read is retried on the next scan
         self._entries[stat.rel] = _Entry(size, stat.mtime_ns, article, problem)
 
@@ -279,6 +366,9 @@ class Store:
         snapshot = _replace_timing(snapshot, time.time(), time.perf_counter() - started)
         self._snapshot = snapshot
         return snapshot
+
+
+MODEL_CLASSES = (Article, Image, Provider, Related, Problem)
 
 
 def _replace_timing(snapshot: Snapshot, loaded_at: float, seconds: float) -> Snapshot:
@@ -409,6 +499,7 @@ def init_app(app) -> Store:
         config["CONTENT_DIR"],
         max_file_bytes=config["MAX_FILE_BYTES"],
         workers=config["WORKERS"] or None,
+        cache_dir=config["CACHE_DIR"] or None,
     )
     store.refresh()
     reloader = Reloader(store, config["RELOAD_INTERVAL"])
