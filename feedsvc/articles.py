@@ -16,7 +16,7 @@ from datetime import datetime
 
 import yaml
 
-from . import clean
+from . import clean, fastyaml
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -175,6 +175,10 @@ _SECURED = re.compile(
 
 def _parse_yaml(front: str) -> object:
     stripped = _SECURED.sub("", front + "\n", count=1)
+    data = fastyaml.load(stripped)
+    if isinstance(data, dict):
+        data.pop("secured", None)
+        return data
     try:
         data = yaml.load(stripped, Loader=_Loader)  # noqa: S506 - safe loader
     except yaml.YAMLError:
