@@ -37,7 +37,7 @@ _VALUE = rf"(?:{_QUOTED}|{_STAMP}(?=\n)|{_INT}(?=\n)|true(?=\n)|false(?=\n)|\[\]
 # One line: "key:", "key: value", "- value", "- key: value" (any indent), or blank.
 _LINE = rf"(?> *(?:-[ ]+)*(?:{_KEY}:(?:[ ]+{_VALUE})?|-|(?<=- ){_VALUE})| *)\n"
 _SIMPLE = re.compile(rf"(?:{_LINE})*+")
-_PLAIN_STAMP = re.compile(rf"(?:: |- )({_STAMP})\n")
+_PLAIN_STAMP = re.compile(rf"[:-] +({_STAMP})\n")
 
 _constructor = SafeConstructor()
 

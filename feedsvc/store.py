@@ -16,7 +16,7 @@ import pickle
 import stat as stat_module
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -152,6 +152,33 @@ def scan(root: str) -> Iterator[_FileStat]:
             yield _FileStat(entry.path, prefix + name, st.st_size, st.st_mtime_ns)
 
 
+def _relative(root: str, path: str) -> str | None:
+    """``path``'s name inside the store, or None if it is outside or hidden."""
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    parts = rel.split("/")
+    if rel.startswith("../") or rel == ".." or any(p.startswith(".") for p in parts):
+        return None
+    return rel
+
+
+def _stat_one(root: str, path: str, rel: str) -> _FileStat | None:
+    """What :func:`scan` would say of one file: its stat, or None if it is not an article."""
+    if not is_article_name(os.path.basename(path)):
+        return None
+    try:
+        if os.path.islink(path):
+            real_root = os.path.realpath(root)
+            target = os.path.realpath(path)
+            if os.path.commonpath([real_root, target]) != real_root:
+                return None
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat_module.S_ISREG(st.st_mode):
+        return None
+    return _FileStat(path, rel, st.st_size, st.st_mtime_ns)
+
+
 def parse_file(
     path: str, rel: str, size: int, max_bytes: int
 ) -> tuple[Article | None, Problem | None, bool]:
@@ -204,6 +231,7 @@ class Store:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.cache_file = persist.cache_path(cache_dir, root, max_file_bytes) if cache_dir else None
         self._saved_at: float | None = None
+        self.parsed_files = 0  # files read and parsed by the last refresh, for logs and tests
         self._entries: dict[str, _Entry] = {}
         # One Provider object per distinct provider: most articles share a handful.
         self._providers: dict[Provider, Provider] = {}
@@ -249,6 +277,37 @@ class Store:
                 self._save(snapshot)
                 return snapshot
             return self._snapshot
+
+    def refresh_paths(self, paths: Iterable[str]) -> Snapshot:
+        """Re-read just these files (e.g. from file events); anything else about the
+        folder is left to the next full :meth:`refresh`."""
+        with self._lock:
+            if self._snapshot is not None and not self.root_missing:
+                started = time.perf_counter()
+                if self._update_paths(paths):
+                    return self._publish(started, files=len(self._entries))
+                return self._snapshot
+        return self.refresh()
+
+    def _update_paths(self, paths: Iterable[str]) -> bool:
+        todo: list[_FileStat] = []
+        gone = False
+        for path in set(paths):
+            rel = _relative(self.root, path)
+            if rel is None:
+                continue
+            stat = _stat_one(self.root, path, rel)
+            old = self._entries.get(rel)
+            if stat is None:
+                if old is not None:
+                    del self._entries[rel]
+                    gone = True
+            elif old is None or old.size != stat.size or old.mtime_ns != stat.mtime_ns:
+                todo.append(stat)
+        self.parsed_files = len(todo)
+        for stat, (article, problem, complete) in zip(todo, self._parse(todo), strict=True):
+            self._remember(stat, article, problem, complete)
+        return bool(todo or gone)
 
     def _restore(self) -> Snapshot | None:
         """Take the entries (and, if nothing changed since, the index) from the cache file."""
@@ -310,6 +369,7 @@ class Store:
         gone = self._entries.keys() - seen
         for rel in gone:
             del self._entries[rel]
+        self.parsed_files = len(todo)
         for stat, (article, problem, complete) in zip(todo, self._parse(todo), strict=True):
             self._remember(stat, article, problem, complete)
         return bool(todo or gone)
@@ -461,18 +521,38 @@ def build_snapshot(
     )
 
 
+# File events worth a look: watchdog also reports opens and reads, which the store's
+# own parsing would cause, and which change nothing.
+_WRITE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
+# Past this many changed paths at once (a sync, a checkout), one scan is cheaper.
+_MAX_TARGETED = 1000
+# Events come in bursts (an editor writes, then renames); wait this long to take them together.
+_SETTLE = 0.05
+
+
 @dataclass
 class Reloader:
-    """A daemon thread that refreshes the store every ``interval`` seconds.
+    """A daemon thread that keeps the store fresh.
 
-    Started lazily in the process that serves requests, so it survives a forking
-    server (threads do not cross ``fork``).
+    With ``watch`` (and inotify through watchdog available) it re-reads just the
+    files the OS reports changed, at once, and scans the whole folder every
+    ``rescan_interval`` seconds as a safety net for events that never come (network
+    filesystems, an overflowing event queue). Without it, it scans every
+    ``interval`` seconds. Started lazily in the process that serves requests, so it
+    survives a forking server (threads do not cross ``fork``).
     """
 
     store: Store
     interval: float
+    watch: bool = True
+    rescan_interval: float = 60.0
+    watching: bool = field(default=False, init=False)  # file events are arriving
     _pid: int = field(default=0, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _wake: threading.Event = field(default_factory=threading.Event, init=False)
+    _changed: set[str | None] = field(default_factory=set, init=False)  # None: scan all
+    _observer: object = field(default=None, init=False)
+    _stopped: bool = field(default=False, init=False)
 
     def ensure_running(self) -> None:
         if self._pid == os.getpid() or self.interval <= 0:
@@ -484,12 +564,68 @@ class Reloader:
             threading.Thread(target=self._run, name="feedsvc-reloader", daemon=True).start()
 
     def _run(self) -> None:
-        while True:
-            time.sleep(self.interval)
+        self.watching = self.watch and self._start_watching()
+        period = self.rescan_interval if self.watching else self.interval
+        # The first round scans at once: it catches whatever changed between the
+        # initial load and the watch being set up, whose events nobody saw.
+        woke = False
+        while not self._stopped:
+            if woke:
+                time.sleep(_SETTLE)
+                self._wake.clear()
+                with self._lock:
+                    changed, self._changed = self._changed, set()
             try:
-                self.store.refresh()
+                if woke and None not in changed and len(changed) <= _MAX_TARGETED:
+                    self.store.refresh_paths(changed)
+                else:
+                    self.store.refresh()
             except Exception:  # noqa: BLE001 - keep the last snapshot and try again
                 log.exception("store refresh failed; serving the last snapshot")
+            woke = self._wake.wait(period)
+
+    def _start_watching(self) -> bool:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+
+            reloader = self
+
+            class Handler(FileSystemEventHandler):
+                def on_any_event(self, event) -> None:
+                    if event.event_type in _WRITE_EVENTS:
+                        reloader._note(event)
+
+            observer = Observer()
+            observer.schedule(Handler(), self.store.root, recursive=True)
+            observer.start()
+        except Exception as exc:  # noqa: BLE001 - no watchdog, no inotify, or out of watches
+            log.info(
+                "not watching %s for changes (%s); scanning it every %s s",
+                self.store.root,
+                exc,
+                self.interval,
+            )
+            return False
+        self._observer = observer
+        return True
+
+    def _note(self, event) -> None:
+        with self._lock:
+            if event.is_directory and event.event_type != "modified":
+                self._changed.add(None)  # a folder came, went or moved: scan it all
+            else:
+                self._changed.add(os.fsdecode(event.src_path))
+                if getattr(event, "dest_path", ""):
+                    self._changed.add(os.fsdecode(event.dest_path))
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop watching and checking (for tests and orderly shutdowns)."""
+        self._stopped = True
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
 
 
 def init_app(app) -> Store:
@@ -502,7 +638,13 @@ def init_app(app) -> Store:
         cache_dir=config["CACHE_DIR"] or None,
     )
     store.refresh()
-    reloader = Reloader(store, config["RELOAD_INTERVAL"])
+    reloader = Reloader(
+        store,
+        config["RELOAD_INTERVAL"],
+        watch=config["WATCH"],
+        rescan_interval=config["RESCAN_INTERVAL"],
+    )
+    app.extensions["feedsvc.reloader"] = reloader
     app.extensions["feedsvc.store"] = store
     app.before_request(reloader.ensure_running)
     return store
