@@ -44,7 +44,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for page in fmt_pages:
                 started = time.perf_counter()
-                body = feeds.render(page)
+                feeds.render(page)
                 times.append(time.perf_counter() - started)
         size = len(feeds.render(fmt_pages[0])) / 1024
         print(f"{fmt:>6} {statistics.median(times) * 1000:8.2f} {size:6.0f}")
