@@ -29,7 +29,12 @@ def text(value: object, limit: int = 10_000) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
-    value = _SPACE.sub(" ", _ILLEGAL.sub("", value)).strip()
+    if value.isprintable() and "  " not in value:
+        # The common case, without the two substitutions: printable text has no
+        # illegal characters and no white space but single spaces.
+        value = value.strip()
+    else:
+        value = _SPACE.sub(" ", _ILLEGAL.sub("", value)).strip()
     if len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value or None

@@ -24,20 +24,25 @@ try:
 except ImportError:  # the fast path is optional
     yaml_rs = None
 
-# Words YAML 1.1 or 1.2 reads as booleans or null when plain.
+# Words YAML 1.1 or 1.2 reads as booleans or null when plain: not taken as keys.
 _SPECIAL = r"(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)"
+# Values only 1.1 reads as booleans (true, false and null read alike in both).
+_YES_NO = r"(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)"
 _KEY = rf"(?!{_SPECIAL}:)[A-Za-z_][A-Za-z0-9_]*"
 # Printable characters both parsers accept inside double quotes; escapes limited to
 # the ones both decode alike.
-_QUOTED = r'"(?:[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]|\\["\\/nt]|\\u(?![dD][89abAB])[0-9a-fA-F]{4}|\\U000[0-9a-fA-F]{5})*+"'
+_QUOTED = r'"(?:[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]++|\\["\\/nt]|\\u(?![dD][89abAB])[0-9a-fA-F]{4}|\\U000[0-9a-fA-F]{5})*+"'
+# yaml_rs reads date-like text as a date even when quoted; PyYAML never does.
+_QUOTED_DATE = re.compile(r'"[+-]?[0-9]{4,}-')
 _INT = r"-?(?:0|[1-9][0-9]{0,17})"
 _STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
-_WORD = rf"(?!{_SPECIAL}\n)[A-Za-z](?:[A-Za-z0-9 _.-]*+(?<! ))?"
-_VALUE = rf"(?:{_QUOTED}|{_STAMP}(?=\n)|{_INT}(?=\n)|true(?=\n)|false(?=\n)|\[\](?=\n)|{_WORD})"
+_WORD = rf"(?!{_YES_NO}\n)[A-Za-z](?:[A-Za-z0-9 _.-]*+(?<! ))?"
+_SCALAR = rf"(?:{_QUOTED}|{_INT}(?=\n)|true(?=\n)|false(?=\n)|\[\](?=\n)|{_WORD})"
 # One line: "key:", "key: value", "- value", "- key: value" (any indent), or blank.
-_LINE = rf"(?> *(?:-[ ]+)*(?:{_KEY}:(?:[ ]+{_VALUE})?|-|(?<=- ){_VALUE})| *)\n"
+# Date-times only as a key's value, where _KEY_STAMP below finds them all.
+_LINE = rf"(?> *(?:-[ ]+)*(?:{_KEY}:(?:[ ]+(?:{_STAMP}(?=\n)|{_SCALAR}))?|-|(?<=- ){_SCALAR})| *)\n"
 _SIMPLE = re.compile(rf"(?:{_LINE})*+")
-_PLAIN_STAMP = re.compile(rf"[:-] +({_STAMP})\n")
+_KEY_STAMP = re.compile(rf": +({_STAMP})\n")
 
 _constructor = SafeConstructor()
 
@@ -48,32 +53,14 @@ def load(text: str) -> object | None:
         return None
     if not text.endswith("\n"):
         text += "\n"
-    if _SIMPLE.fullmatch(text) is None:
+    if _SIMPLE.fullmatch(text) is None or _QUOTED_DATE.search(text) is not None:
         return None
     try:
-        data = yaml_rs.loads(text, parse_datetime=False)
+        data = yaml_rs.loads(text)
     except Exception:  # noqa: BLE001 - PyYAML will name the error
         return None
-    stamps = set(_PLAIN_STAMP.findall(text))
-    if stamps:
-        if any(f'"{stamp}"' in text for stamp in stamps):
-            return None  # the same text both plain and quoted: cannot tell which is which
-        _stamps(data, stamps)
+    for stamp in _KEY_STAMP.findall(text):
+        # yaml_rs leaves a date-time that does not exist (a 31st of February, second
+        # 60) as text where PyYAML raises; PyYAML's own constructor decides.
+        _constructor.construct_yaml_timestamp(ScalarNode("tag:yaml.org,2002:timestamp", stamp))
     return data
-
-
-def _stamps(container: object, stamps: set[str]) -> None:
-    """Turn plain date-times into what PyYAML builds (it raises on a day that does not exist)."""
-    if isinstance(container, dict):
-        items = container.items()
-    elif isinstance(container, list):
-        items = enumerate(container)
-    else:
-        return
-    for key, value in list(items):
-        if isinstance(value, str):
-            if value in stamps:
-                node = ScalarNode("tag:yaml.org,2002:timestamp", value)
-                container[key] = _constructor.construct_yaml_timestamp(node)
-        elif isinstance(value, dict | list):
-            _stamps(value, stamps)
