@@ -10,6 +10,8 @@ half-written save never drops an article from the feeds.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -265,8 +267,12 @@ class Store:
             if self.root_missing:
                 log.warning("store folder %s is back", self.root)
                 self.root_missing = False
-            index = self._restore() if self._snapshot is None else None
-            changed = self._update_entries()
+            first = self._snapshot is None
+            # A first load creates millions of objects without cycles; the cycle
+            # collector would walk them all many times over for nothing.
+            with _collector_paused(first):
+                index = self._restore() if first else None
+                changed = self._update_entries()
             if index is not None and not changed:
                 snapshot = _replace_timing(index, time.time(), time.perf_counter() - started)
                 self._snapshot = snapshot
@@ -429,6 +435,18 @@ class Store:
 
 
 MODEL_CLASSES = (Article, Image, Provider, Related, Problem)
+
+
+@contextlib.contextmanager
+def _collector_paused(pause: bool) -> Iterator[None]:
+    enabled = gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause and enabled:
+            gc.enable()
 
 
 def _replace_timing(snapshot: Snapshot, loaded_at: float, seconds: float) -> Snapshot:
