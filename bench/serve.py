@@ -127,7 +127,7 @@ def main() -> None:
     ports = {"feedsvc": args.port, "ceiling": args.port + 1, "nginx": args.port + 2}
     processes = []
     try:
-        env = {"FEEDSVC_CONTENT_DIR": os.path.abspath(args.store), "FEEDSVC_WATCH": "false"}
+        env = {"FEEDSVC_CONTENT_DIR": os.path.abspath(args.store)}
         env["FEEDSVC_BASE_URL"] = "https://feeds.example.com"  # same bytes whatever the Host
         processes.append(gunicorn("feedsvc.wsgi:app", ports["feedsvc"], args.workers, env, tmp))
         feed_url = f"http://127.0.0.1:{ports['feedsvc']}/feed.rss"

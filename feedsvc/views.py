@@ -7,10 +7,12 @@ before any view code runs. Caching and CORS headers are set in one place,
 
 from __future__ import annotations
 
+import functools
 import re
 
 from flask import Blueprint, Response, abort, current_app, request
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import MultiDict, ResponseCacheControl
+from werkzeug.http import http_date, quote_etag
 
 from . import feeds, negotiation, pages
 from .cache import RenderCache, Rendered
@@ -94,23 +96,45 @@ def _render(page: FeedPage) -> Rendered:
 
 def send(rendered: Rendered) -> Response:
     """The cached bytes, gzipped if the client takes it, with validators and caching headers."""
-    config = current_app.config
     use_gzip = request.accept_encodings["gzip"] > 0
     body = rendered.gzipped if use_gzip else rendered.body
-    response = Response(body, content_type=rendered.mimetype)
-    if use_gzip:
-        response.headers["Content-Encoding"] = "gzip"
+    # Headers as strings made once: werkzeug's cache_control and last_modified setters
+    # re-parse and re-serialise the header on every assignment, which was half the
+    # cost of answering from the cache.
+    headers = [("Content-Encoding", "gzip")] if use_gzip else []
     # The two encodings are different representations, so each gets its own strong tag.
-    response.set_etag(rendered.etag + ("-gz" if use_gzip else ""))
-    response.last_modified = rendered.last_modified
-    response.vary.add("Accept-Encoding")
-    response.cache_control.public = True
-    response.cache_control.max_age = config["MAX_AGE"]
-    response.cache_control.stale_while_revalidate = config["STALE_WHILE_REVALIDATE"]
-    response.cache_control.stale_if_error = config["STALE_IF_ERROR"]
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+    headers.append(("ETag", quote_etag(rendered.etag + ("-gz" if use_gzip else ""))))
+    headers.append(("Last-Modified", _http_date(rendered.last_modified)))
+    headers.extend(_fixed_headers(current_app.config))
+    response = Response(body, headers=headers, content_type=rendered.mimetype)
     return response.make_conditional(request)
+
+
+def _fixed_headers(config) -> tuple[tuple[str, str], ...]:
+    """The headers every feed response carries, from the settings (made once per app)."""
+    key = (config["MAX_AGE"], config["STALE_WHILE_REVALIDATE"], config["STALE_IF_ERROR"])
+    cached = _FIXED.get(key)
+    if cached is None:
+        control = ResponseCacheControl()
+        control.public = True
+        control.max_age = key[0]
+        control.stale_while_revalidate = key[1]
+        control.stale_if_error = key[2]
+        cached = _FIXED[key] = (
+            ("Vary", "Accept-Encoding"),
+            ("Cache-Control", control.to_header()),
+            ("Access-Control-Allow-Origin", "*"),
+            ("Access-Control-Expose-Headers", "ETag, Last-Modified"),
+        )
+    return cached
+
+
+_FIXED: dict[tuple, tuple[tuple[str, str], ...]] = {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date(value) -> str:
+    return http_date(value)
 
 
 @bp.after_request
