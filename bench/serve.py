@@ -11,7 +11,9 @@ Starts, on 127.0.0.1 only and for a bounded time, with the same gunicorn setting
 
 Each case runs ``--duration`` seconds of ``wrk`` (keep-alive, ``--connections``),
 rounds interleave the cases so machine noise hits them alike, and the table shows
-medians and each case's ratio to the ceiling measured in the same round.
+medians and each case's ratio to the ceiling measured in the same round, in
+requests per second and in server CPU per request (the ceiling's CPU per request
+over the case's: above 1 is cheaper than the ceiling), which machine load skews least.
 
     python bench/serve.py bench/stores/1k --rounds 3
 """
@@ -96,6 +98,23 @@ def stop(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds used so far by every process in a process group (a server and its workers)."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # Field 5 of proc(5) is the process group; 14 and 15 are utime and stime.
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, headers: list[str], duration: int, connections: int) -> dict:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
     for header in headers:
@@ -110,7 +129,8 @@ def wrk(url: str, headers: list[str], duration: int, connections: int) -> dict:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"{url}: {errors.group(1)} error responses\n{out}")
-    return {"rps": rps, "p50": percentile("50"), "p99": percentile("99")}
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rps, "p50": percentile("50"), "p99": percentile("99"), "requests": requests}
 
 
 def main() -> None:
@@ -157,28 +177,36 @@ def main() -> None:
         nginx_url = f"http://127.0.0.1:{ports['nginx']}/feed.rss"
         wait_up(ceiling_url)
         wait_up(nginx_url)
+        feedsvc_group, ceiling_group, nginx_group = (p.pid for p in processes)
         cases = {
-            "ceiling": (ceiling_url, []),
-            "cached": (feed_url, []),
-            "304": (feed_url, [f"If-None-Match: {etag}"]),
-            "gzip": (feed_url, ["Accept-Encoding: gzip"]),
-            "nginx": (nginx_url, []),
+            "ceiling": (ceiling_url, [], ceiling_group),
+            "cached": (feed_url, [], feedsvc_group),
+            "304": (feed_url, [f"If-None-Match: {etag}"], feedsvc_group),
+            "gzip": (feed_url, ["Accept-Encoding: gzip"], feedsvc_group),
+            "nginx": (nginx_url, [], nginx_group),
         }
         results: dict[str, list[dict]] = {name: [] for name in cases}
         for _ in range(args.rounds):
-            for name, (url, headers) in cases.items():
+            for name, (url, headers, group) in cases.items():
+                cpu = group_cpu(group)
                 result = wrk(url, headers, args.duration, args.connections)
+                # Server CPU per request: what machine load distorts least.
+                result["cpu_us"] = (group_cpu(group) - cpu) / result["requests"] * 1e6
                 results[name].append(result)
-            ceiling = results["ceiling"][-1]["rps"]
+            ceiling = results["ceiling"][-1]
             for name in cases:
-                results[name][-1]["ratio"] = results[name][-1]["rps"] / ceiling
+                results[name][-1]["ratio"] = results[name][-1]["rps"] / ceiling["rps"]
+                results[name][-1]["cpu_ratio"] = ceiling["cpu_us"] / results[name][-1]["cpu_us"]
         print(f"feed: {len(body)} bytes; {args.workers} workers; {args.connections} connections")
-        print(f"{'case':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs ceiling':>10}")
+        print(
+            f"{'case':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs ceiling':>10} "
+            f"{'cpu us/req':>10} {'cpu vs ceiling':>14}"
+        )
         for name, runs in results.items():
             row = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
             print(
                 f"{name:>8} {row['rps']:8.0f} {row['p50']:7.2f} {row['p99']:7.2f} "
-                f"{row['ratio']:10.2f}"
+                f"{row['ratio']:10.2f} {row['cpu_us']:10.0f} {row['cpu_ratio']:14.2f}"
             )
     finally:
         for process in processes:

@@ -106,8 +106,24 @@ def send(rendered: Rendered) -> Response:
     headers.append(("ETag", quote_etag(rendered.etag + ("-gz" if use_gzip else ""))))
     headers.append(("Last-Modified", _http_date(rendered.last_modified)))
     headers.extend(_fixed_headers(current_app.config))
+    environ = request.environ
+    if request.method in ("GET", "HEAD") and not any(name in environ for name in _CONDITIONAL):
+        # Nothing to compare: make_conditional would only add the Date header.
+        headers.append(("Date", http_date()))
+        return Response(body, headers=headers, content_type=rendered.mimetype)
     response = Response(body, headers=headers, content_type=rendered.mimetype)
     return response.make_conditional(request)
+
+
+# The request headers make_conditional acts on (RFC 9110 preconditions and ranges).
+_CONDITIONAL = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_RANGE",
+    "HTTP_IF_RANGE",
+)
 
 
 def _fixed_headers(config) -> tuple[tuple[str, str], ...]:
