@@ -12,7 +12,7 @@ import re
 
 from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.datastructures import MultiDict, ResponseCacheControl
-from werkzeug.http import http_date, quote_etag
+from werkzeug.http import http_date, parse_accept_header, quote_etag
 
 from . import feeds, negotiation, pages
 from .cache import RenderCache, Rendered
@@ -86,7 +86,7 @@ def feed_response(group: Group, fmt: str) -> Response:
         return negotiation.vary(pages.feed_in_browser(page))
     key = (group.kind, group.slug, group.version, fmt, limit, number, page.site)
     rendered, _ = render_cache().get(key, lambda: _render(page))
-    return negotiation.vary(send(rendered))
+    return send(rendered)  # its Vary already names what negotiation looks at
 
 
 def _render(page: FeedPage) -> Rendered:
@@ -96,7 +96,7 @@ def _render(page: FeedPage) -> Rendered:
 
 def send(rendered: Rendered) -> Response:
     """The cached bytes, gzipped if the client takes it, with validators and caching headers."""
-    use_gzip = request.accept_encodings["gzip"] > 0
+    use_gzip = _takes_gzip(request.environ.get("HTTP_ACCEPT_ENCODING", ""))
     body = rendered.gzipped if use_gzip else rendered.body
     # Headers as strings made once: werkzeug's cache_control and last_modified setters
     # re-parse and re-serialise the header on every assignment, which was half the
@@ -137,7 +137,8 @@ def _fixed_headers(config) -> tuple[tuple[str, str], ...]:
         control.stale_while_revalidate = key[1]
         control.stale_if_error = key[2]
         cached = _FIXED[key] = (
-            ("Vary", "Accept-Encoding"),
+            # What negotiation.vary() would add, set in the same order at once.
+            ("Vary", ", ".join(("Accept-Encoding", *negotiation.VARY))),
             ("Cache-Control", control.to_header()),
             ("Access-Control-Allow-Origin", "*"),
             ("Access-Control-Expose-Headers", "ETag, Last-Modified"),
@@ -146,6 +147,12 @@ def _fixed_headers(config) -> tuple[tuple[str, str], ...]:
 
 
 _FIXED: dict[tuple, tuple[tuple[str, str], ...]] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_gzip(accept_encoding: str) -> bool:
+    # Clients send a handful of distinct Accept-Encoding values; parse each once.
+    return parse_accept_header(accept_encoding)["gzip"] > 0
 
 
 @functools.lru_cache(maxsize=4096)
