@@ -41,8 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
         "RELOAD_INTERVAL",
         2.0,
         float,
-        "Seconds between checks of the store for new, changed and deleted files; 0 turns "
-        "reloading off.",
+        "Seconds between full scans of the store for new, changed and deleted files when "
+        "file events are not available (see WATCH); 0 turns reloading off.",
     ),
     Setting(
         "CACHE_DIR",
