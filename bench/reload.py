@@ -24,7 +24,7 @@ import statistics
 import tempfile
 import time
 
-from feedsvc.store import Reloader, Store
+from feedsvc.store import Reloader, Store, settle
 
 
 def wait_for(store: Store, source: str, title: str, timeout: float = 30.0) -> None:
@@ -49,6 +49,7 @@ def main() -> None:
     started = time.perf_counter()
     store = Store(args.folder, cache_dir=args.cache_dir)
     snapshot = store.refresh()
+    settle()  # as init_app does in a serving process
     print(f"{len(snapshot.articles)} articles loaded in {time.perf_counter() - started:.1f} s")
     # Edit the newest article, so the check above finds it among the first few.
     newest = snapshot.articles[0]

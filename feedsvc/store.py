@@ -437,6 +437,18 @@ class Store:
 MODEL_CLASSES = (Article, Image, Provider, Related, Problem)
 
 
+def settle() -> None:
+    """Move what is loaded now out of the cycle collector's sight.
+
+    A loaded store is millions of objects that never form cycles; left in view, every
+    full collection walks them all, which tripled the CPU of an index rebuild at 100k
+    articles. Frozen objects are still freed by reference counting when a reload
+    drops them.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 @contextlib.contextmanager
 def _collector_paused(pause: bool) -> Iterator[None]:
     enabled = gc.isenabled()
@@ -487,9 +499,12 @@ def build_snapshot(
     topic_members: dict[str, list[Article]] = {}
     topic_names: dict[str, dict[str, int]] = {}
     provider_members: dict[str, list[Article]] = {}
+    keys: dict[str, str] = {}  # a few hundred names spelled out over every article
     for article in served:
         for name in article.topics:
-            key = topic_key(name)
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = topic_key(name)
             topic_members.setdefault(key, []).append(article)
             spellings = topic_names.setdefault(key, {})
             spellings[name] = spellings.get(name, 0) + 1
@@ -656,6 +671,7 @@ def init_app(app) -> Store:
         cache_dir=config["CACHE_DIR"] or None,
     )
     store.refresh()
+    settle()
     reloader = Reloader(
         store,
         config["RELOAD_INTERVAL"],
