@@ -20,7 +20,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, SequenceNode
 from yaml.resolver import Resolver
 
-from . import clean
+from . import clean, fastyaml
 
 # libyaml's parser when present (it is iterative: only its composer recursed), else
 # PyYAML's own reader, scanner and parser.
@@ -311,6 +311,10 @@ class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):
 
 def _parse_yaml(front: str) -> object:
     stripped = _SECURED.sub("", front + "\n", count=1)
+    data = fastyaml.load(stripped)
+    if isinstance(data, dict):
+        data.pop("secured", None)
+        return data
     try:
         data = yaml.load(stripped, Loader=_Loader)  # noqa: S506 - safe loader
     except yaml.YAMLError:

@@ -32,7 +32,12 @@ def text(value: object, limit: int = 10_000) -> str | None:
             return None
     if not isinstance(value, str):
         return None
-    value = _SPACE.sub(" ", ILLEGAL.sub("", value)).strip()
+    if value.isprintable() and "  " not in value:
+        # The common case, without the two substitutions: printable text has no
+        # illegal characters and no white space but single spaces.
+        value = value.strip()
+    else:
+        value = _SPACE.sub(" ", ILLEGAL.sub("", value)).strip()
     if len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value or None
@@ -43,7 +48,7 @@ def url(value: object) -> str | None:
     if not isinstance(value, str) or len(value) > 4096:
         return None
     value = value.strip()
-    if ILLEGAL.search(value) or any(c.isspace() for c in value):
+    if ILLEGAL.search(value) or _SPACE.search(value):  # _SPACE's \s is str.isspace
         return None
     try:
         parts = urlsplit(value)

@@ -41,8 +41,29 @@ SETTINGS: tuple[Setting, ...] = (
         "RELOAD_INTERVAL",
         2.0,
         float,
-        "Seconds between checks of the store for new, changed and deleted files; 0 turns "
-        "reloading off.",
+        "Seconds between full scans of the store for new, changed and deleted files when "
+        "file events are not available (see WATCH); 0 turns reloading off.",
+    ),
+    Setting(
+        "CACHE_DIR",
+        "",
+        str,
+        "Folder where the parsed store is kept between restarts, so a restart over an "
+        "unchanged store skips parsing; empty: not kept. Must be writable by the service alone.",
+    ),
+    Setting(
+        "WATCH",
+        True,
+        bool,
+        "Re-read files as soon as the OS reports them changed (inotify, through watchdog), "
+        "instead of only scanning every RELOAD_INTERVAL seconds.",
+    ),
+    Setting(
+        "RESCAN_INTERVAL",
+        60.0,
+        float,
+        "With WATCH, seconds between full scans of the store, a safety net for changes "
+        "that raise no event (network filesystems).",
     ),
     Setting("CACHE_MAX_BYTES", 64 << 20, int, "Size bound of the rendered-feed cache."),
     Setting("MAX_AGE", 60, int, "Cache-Control max-age of feeds, in seconds."),
@@ -68,8 +89,11 @@ def coerce(config: MutableMapping) -> None:
     for setting in SETTINGS:
         value = config.get(setting.name, setting.default)
         try:
+            if setting.type is bool and isinstance(value, str):
+                # bool("false") is True; an environment variable is always a string.
+                value = {"true": True, "1": True, "false": False, "0": False}[value.lower()]
             config[setting.name] = setting.type(value)
-        except (TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(
                 f"FEEDSVC_{setting.name}={value!r} is not a valid {setting.type.__name__}"
             ) from exc

@@ -1,0 +1,107 @@
+"""The parsed store kept on disk: reused across restarts, never trusted blindly."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import pytest
+from conftest import article
+
+from feedsvc import persist
+from feedsvc.store import Store
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return str(tmp_path / "cache")
+
+
+def start(store_dir, cache_dir) -> Store:
+    store = Store(str(store_dir.root), workers=1, cache_dir=cache_dir)
+    store.refresh()
+    return store
+
+
+def fill(store_dir, count=3):
+    """Files written a while ago: one modified in the last second is read again anyway."""
+    old = time.time_ns() - 60 * 10**9
+    for i in range(count):
+        path = store_dir.add(
+            f"{i}.txt", article(webUrl=f"https://n.example.com/{i}", topics=[f"T{i}"])
+        )
+        os.utime(path, ns=(old, old))
+
+
+def test_a_restart_over_an_unchanged_store_parses_nothing(store_dir, cache_dir):
+    fill(store_dir)
+    first = start(store_dir, cache_dir)
+    assert first.parsed_files == 3
+    second = start(store_dir, cache_dir)
+    assert second.parsed_files == 0
+    assert second.snapshot.articles == first.snapshot.articles
+    assert list(second.snapshot.topics) == list(first.snapshot.topics)
+    assert second.snapshot.problems == first.snapshot.problems
+
+
+def test_a_restart_parses_only_what_changed(store_dir, cache_dir):
+    fill(store_dir)
+    start(store_dir, cache_dir)
+    path = store_dir.add("1.txt", article(webUrl="https://n.example.com/1", title="Edited"))
+    os.utime(path, ns=(1, 1))  # a different mtime even on a coarse clock
+    (store_dir.root / "2.txt").unlink()
+    store_dir.add("3.txt", article(webUrl="https://n.example.com/3"))
+    store = start(store_dir, cache_dir)
+    assert store.parsed_files == 2
+    titles = {a.url.rsplit("/", 1)[1]: a.title for a in store.snapshot.articles}
+    assert titles == {"0": "Sample headline", "1": "Edited", "3": "Sample headline"}
+
+
+def test_other_code_invalidates_the_cache(store_dir, cache_dir, monkeypatch):
+    fill(store_dir)
+    start(store_dir, cache_dir)
+    monkeypatch.setattr(persist, "code_key", lambda: b"0" * 32)
+    assert start(store_dir, cache_dir).parsed_files == 3
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # torn write
+        lambda data: data[:-10] + b"x" * 10,  # flipped bytes
+        lambda data: b"",
+        lambda data: b"not a cache at all",
+    ],
+    ids=["truncated", "corrupt", "empty", "foreign"],
+)
+def test_a_damaged_cache_is_ignored_and_replaced(store_dir, cache_dir, caplog, damage):
+    fill(store_dir)
+    first = start(store_dir, cache_dir)
+    with open(first.cache_file, "rb") as handle:
+        data = handle.read()
+    with open(first.cache_file, "wb") as handle:
+        handle.write(damage(data))
+    with caplog.at_level(logging.INFO, logger="feedsvc.store"):
+        store = start(store_dir, cache_dir)
+    assert store.parsed_files == 3
+    assert len(store.snapshot.articles) == 3
+    assert any("store cache" in r.getMessage() for r in caplog.records)
+    assert start(store_dir, cache_dir).parsed_files == 0  # rewritten whole
+
+
+def test_a_cache_that_cannot_be_written_is_only_a_warning(store_dir, tmp_path, caplog):
+    fill(store_dir)
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING, logger="feedsvc.store"):
+        store = start(store_dir, str(blocker))
+    assert len(store.snapshot.articles) == 3
+    assert any("cannot write the store cache" in r.getMessage() for r in caplog.records)
+
+
+def test_the_app_reads_the_cache_dir_setting(store_dir, cache_dir):
+    fill(store_dir)
+    store_dir.app(CACHE_DIR=cache_dir)
+    app = store_dir.app(CACHE_DIR=cache_dir)
+    assert app.extensions["feedsvc.store"].parsed_files == 0
