@@ -311,7 +311,7 @@ class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):
 
 def _parse_yaml(front: str) -> object:
     stripped = _SECURED.sub("", front + "\n", count=1)
-    data = fastyaml.load(stripped)
+    data = fastyaml.load(stripped, MAX_DEPTH, MAX_NODES)
     if isinstance(data, dict):
         data.pop("secured", None)
         return data

@@ -42,18 +42,36 @@ _SCALAR = rf"(?:{_QUOTED}|{_INT}(?=\n)|true(?=\n)|false(?=\n)|\[\](?=\n)|{_WORD}
 # Date-times only as a key's value, where _KEY_STAMP below finds them all.
 _LINE = rf"(?> *(?:-[ ]+)*(?:{_KEY}:(?:[ ]+(?:{_STAMP}(?=\n)|{_SCALAR}))?|-|(?<=- ){_SCALAR})| *)\n"
 _SIMPLE = re.compile(rf"(?:{_LINE})*+")
+
 _KEY_STAMP = re.compile(rf": +({_STAMP})\n")
+# The indentation and dashes that open each line: every level of nesting takes at
+# least one of their characters, and every dash opens a sequence item.
+_PREFIX = re.compile(r"^[ -]*", re.MULTILINE)
 
 _constructor = SafeConstructor()
 
 
-def load(text: str) -> object | None:
+def within(text: str, max_depth: int, max_nodes: int) -> bool:
+    """True if ``text`` (already a simple shape) surely nests less than ``max_depth``
+    and holds fewer than ``max_nodes`` values. yaml_rs recurses without a limit and
+    crashes the process on deep nesting, so anything near a bound goes to PyYAML,
+    whose composer enforces the bounds and names them."""
+    prefixes = _PREFIX.findall(text)
+    if max(map(len, prefixes), default=0) + 2 >= max_depth:
+        return False
+    # At most a mapping, a key and a value per line, plus an item per dash.
+    return 3 * len(prefixes) + sum(p.count("-") for p in prefixes) < max_nodes
+
+
+def load(text: str, max_depth: int, max_nodes: int) -> object | None:
     """PyYAML's safe-load result for ``text``, or None when only PyYAML can tell."""
     if yaml_rs is None:
         return None
     if not text.endswith("\n"):
         text += "\n"
     if _SIMPLE.fullmatch(text) is None or _QUOTED_DATE.search(text) is not None:
+        return None
+    if not within(text, max_depth, max_nodes):
         return None
     try:
         data = yaml_rs.loads(text)

@@ -32,7 +32,7 @@ log = logging.getLogger("feedsvc.store")
 MAGIC = b"feedsvc-store-cache 1\n"
 # The modules whose code decides what a parsed file becomes: a change to any of them
 # makes every cached result suspect.
-_CODE = ("articles.py", "clean.py", "slugs.py", "store.py", "persist.py")
+_CODE = ("articles.py", "clean.py", "fastyaml.py", "slugs.py", "store.py", "persist.py")
 
 
 def code_key() -> bytes:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 from conftest import SAMPLE, article, front_matter
 
 from feedsvc import articles, fastyaml
+
+
+def fast_load(text: str) -> object:
+    return fastyaml.load(text, articles.MAX_DEPTH, articles.MAX_NODES)
 
 
 def pyyaml(text: str) -> object:
@@ -21,14 +28,14 @@ def stripped(path) -> str:
 @pytest.mark.parametrize("path", sorted(SAMPLE.glob("*.txt")), ids=lambda p: p.name)
 def test_the_samples_take_the_fast_path_with_the_same_result(path):
     text = stripped(path)
-    fast = fastyaml.load(text)
+    fast = fast_load(text)
     assert fast is not None
     assert fast == pyyaml(text)
 
 
 def test_a_dumped_article_is_read_alike():
     text = front_matter(article(title="Café “quoted” 🚀")).strip("-\n") + "\n"
-    assert fastyaml.load(text) in (None, pyyaml(text))
+    assert fast_load(text) in (None, pyyaml(text))
 
 
 @pytest.mark.parametrize(
@@ -77,7 +84,7 @@ def test_the_fast_path_agrees_with_pyyaml_or_steps_aside(text):
     except (yaml.YAMLError, ValueError) as exc:
         expected = type(exc)
     try:
-        fast = fastyaml.load(text)
+        fast = fast_load(text)
     except ValueError as exc:
         fast = type(exc)
     assert fast is None or fast == expected
@@ -88,11 +95,41 @@ def test_a_day_that_does_not_exist_fails_as_pyyaml_fails():
     with pytest.raises(ValueError):
         pyyaml(text)
     with pytest.raises(ValueError):
-        fastyaml.load(text)
+        fast_load(text)
 
 
 def test_without_yaml_rs_everything_goes_to_pyyaml(monkeypatch):
     monkeypatch.setattr(fastyaml, "yaml_rs", None)
     text = stripped(sorted(SAMPLE.glob("*.txt"))[0])
-    assert fastyaml.load(text) is None
+    assert fast_load(text) is None
     assert articles._parse_yaml(text) == {k: v for k, v in pyyaml(text).items()}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "topics:\n  " + "- " * 100_000 + "x\n",
+        "".join(" " * i + f"k{i}:\n" for i in range(500)) + " " * 500 + "k: v\n",
+        "topics:\n" + "  - x\n" * 30_000,
+    ],
+    ids=["dashes", "indents", "values"],
+)
+def test_deep_or_huge_front_matter_goes_to_the_bounded_parser(text):
+    # yaml_rs recurses without a limit: 100k nested dashes crash the process.
+    assert fast_load(text) is None
+    script = (
+        "import sys; from feedsvc.articles import read_article;"
+        "print(read_article(sys.stdin.buffer.read(), 'deep.txt').reason)"
+    )
+    raw = ("---\ntitle: t\n" + text + "---\n").encode()
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=raw, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert b"nested deeper than" in done.stdout or b"more than" in done.stdout
+
+
+def test_front_matter_just_inside_the_bounds_still_takes_the_fast_path():
+    text = "topics:\n" + "  - x\n" * 1_000 + "".join(" " * i + f"k{i}:\n" for i in range(20))
+    text += " " * 20 + "k: v\n"
+    assert fast_load(text) == pyyaml(text)
