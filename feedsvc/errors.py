@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, abort, request
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -24,16 +25,25 @@ def unexpected_error(error: Exception) -> Response:
     return http_error(InternalServerError())
 
 
-def require_utf8_query() -> None:
-    """Werkzeug decodes the query string strictly and lazily; refuse bad bytes up front
-    so that no view meets a UnicodeDecodeError halfway through."""
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+def check_query() -> None:
+    """Refuse a raw query string that no view could use safely.
+
+    Werkzeug decodes it strictly and lazily, so bad UTF-8 would raise halfway through
+    a view; raw control characters would end up in a slash redirect's Location.
+    """
+    raw = request.query_string
     try:
-        request.query_string.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError:
         abort(400, "The query string is not valid UTF-8.")
+    if _CONTROL.search(raw):
+        abort(400, "The query string contains control characters; percent-encode them.")
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(require_utf8_query)
+    app.before_request(check_query)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)

@@ -87,6 +87,16 @@ def test_bad_and_repeated_query_parameters(client, query, fmt):
         assert_clean_error(response)
 
 
+@pytest.mark.parametrize("path", ["/feed.rss", "/topics/ai", "/"])
+@pytest.mark.parametrize("query", ["limit=\n", "a=\r\nSet-Cookie: x=1", "x=\x00"])
+def test_raw_control_characters_in_the_query_are_a_400(client, path, query):
+    # /topics/ai would otherwise redirect to /topics/ai/ with the query in Location.
+    response = client.get(path, environ_overrides={"QUERY_STRING": query})
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert_clean_error(response)
+
+
 @pytest.mark.parametrize("query", [b"limit=\x80", b"x=\xff\xfe", b"%ff=1&limit=5\xc3"])
 def test_query_bytes_that_are_not_utf8_are_a_400(client, query):
     response = client.get("/feed.json", environ_overrides={"QUERY_STRING": query.decode("latin-1")})
