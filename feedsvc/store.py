@@ -15,7 +15,7 @@ import os
 import stat as stat_module
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -187,6 +187,8 @@ class Store:
         self._generation = 0
         self._snapshot: Snapshot | None = None
         self.root_missing = False
+        # Called with each newly published snapshot, inside the refresh (metrics use it).
+        self.listeners: list[Callable[[Snapshot], None]] = []
 
     @property
     def snapshot(self) -> Snapshot:
@@ -278,6 +280,11 @@ class Store:
         )
         snapshot = _replace_timing(snapshot, time.time(), time.perf_counter() - started)
         self._snapshot = snapshot
+        for listener in self.listeners:
+            try:
+                listener(snapshot)
+            except Exception:  # noqa: BLE001 - an observer must not stop the store
+                log.exception("snapshot listener failed")
         return snapshot
 
 
@@ -410,7 +417,8 @@ def init_app(app) -> Store:
         max_file_bytes=config["MAX_FILE_BYTES"],
         workers=config["WORKERS"] or None,
     )
-    store.refresh()
+    if not config.get("BACKGROUND_LOAD"):
+        store.refresh()  # else health.init_app loads it in each serving process
     reloader = Reloader(store, config["RELOAD_INTERVAL"])
     app.extensions["feedsvc.store"] = store
     app.before_request(reloader.ensure_running)
