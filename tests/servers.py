@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +35,29 @@ def get(url: str, headers: dict | None = None, timeout: float = 5) -> tuple[int,
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+
+
+def scrape(url: str) -> dict[tuple[str, tuple], float]:
+    """The samples of ``url``/metrics, parsed by prometheus-client's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, _, body = get(url + "/metrics")
+    if status != 200:
+        raise RuntimeError(f"{url}/metrics answered {status}")
+    samples = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def metric_total(samples: dict, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``."""
+    return sum(
+        value
+        for (sample_name, sample_labels), value in samples.items()
+        if sample_name == name and set(labels.items()) <= set(sample_labels)
+    )
 
 
 def wait_until_up(url: str, deadline: float, proc: subprocess.Popen | None = None) -> None:
@@ -96,3 +122,70 @@ def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "feedsvc.conf.template"
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
+
+
+@dataclass
+class Nginx(Server):
+    prefix: Path
+
+    def access_lines(self) -> list[str]:
+        path = self.prefix / "access.log"
+        return path.read_text().splitlines() if path.exists() else []
+
+
+@contextlib.contextmanager
+def nginx(
+    backends: list[str], *, static: dict[str, bytes] | None = None, timeout: float = 10
+) -> Iterator[Nginx]:
+    """nginx from deploy/nginx/ in front of ``backends`` (host:port), on 127.0.0.1.
+
+    Runs unprivileged: as the current user, or as ``nobody`` when that is root, with
+    its logs, temp files and cache in a temp folder removed on exit. ``static`` files
+    (URL path below /static/ -> bytes) are served from disk beside the proxy, for
+    comparisons.
+    """
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed")
+    port = free_port()
+    prefix = Path(tempfile.mkdtemp(prefix="feedsvc-nginx-"))
+    for sub in ("tmp", "cache", "static"):
+        (prefix / sub).mkdir()
+    for name, data in (static or {}).items():
+        (prefix / "static" / name).write_bytes(data)
+    extra = f"location /static/ {{ alias {prefix}/static/; }}" if static else ""
+    conf = (
+        NGINX_TEMPLATE.read_text()
+        .replace("@PREFIX@", str(prefix))
+        .replace("@LISTEN@", f"127.0.0.1:{port}")
+        .replace("@BACKENDS@", " ".join(f"server {b};" for b in backends))
+        .replace("@EXTRA@", extra)
+    )
+    (prefix / "nginx.conf").write_text(conf)
+    run_as = {}
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        for path in [prefix, *prefix.rglob("*")]:
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        run_as = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+    command = [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
+    command += ["-g", "daemon off;"]
+    with open(prefix / "stderr.log", "wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **run_as)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        # nginx answers 404 on /readyz itself, so this does not touch the backends.
+        wait_until_up(url + "/readyz", time.monotonic() + timeout, proc)
+        yield Nginx(proc, url, prefix / "error.log", prefix)
+    finally:
+        stop(proc)
+        shutil.rmtree(prefix, ignore_errors=True)

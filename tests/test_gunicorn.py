@@ -9,21 +9,9 @@ import time
 
 import pytest
 from conftest import SAMPLE
-from prometheus_client.parser import text_string_to_metric_families
-from servers import get, gunicorn
+from servers import get, gunicorn, scrape
 
 FEED_REQUESTS = 30
-
-
-def scrape(url: str) -> dict[tuple[str, tuple], float]:
-    status, headers, body = get(url + "/metrics")
-    assert status == 200
-    assert headers["Content-Type"].startswith("text/plain")
-    samples = {}
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
 
 
 def feed_requests(samples: dict) -> float:
@@ -119,3 +107,9 @@ def test_counts_survive_a_worker_that_exits(server):
     assert len(worker_pids(server)) == len(old) + 1, "gunicorn did not replace the worker"
     for _ in range(6):
         assert feed_requests(scrape(server.url)) == before
+
+
+def test_metrics_use_the_prometheus_text_format(server):
+    status, headers, _ = get(server.url + "/metrics")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain; version=")
