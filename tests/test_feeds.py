@@ -341,7 +341,14 @@ def test_unknown_topic_provider_or_format_is_404(client, path):
     assert len(response.text) < 200
 
 
-@pytest.mark.parametrize("path", ["/providers/Engadget.COM/feed.rss", "/topics/AI/feed.rss", "/topics/Computer-Vision/feed.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/providers/Engadget.COM/feed.rss",
+        "/topics/AI/feed.rss",
+        "/topics/Computer-Vision/feed.json",
+    ],
+)
 def test_slugs_and_domains_match_case_insensitively(client, path):
     assert client.get(path).status_code == 200
 
