@@ -113,3 +113,30 @@ def test_metrics_use_the_prometheus_text_format(server):
     status, headers, _ = get(server.url + "/metrics")
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain; version=")
+
+
+def test_hup_replaces_the_workers_without_dropping_requests(server):
+    old = worker_pids(server)
+    before = feed_requests(scrape(server.url))
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    statuses = []
+    while len(worker_pids(server) - old) < 2 and time.monotonic() < deadline:
+        statuses.append(get(server.url + "/feed.rss")[0])
+    assert len(worker_pids(server) - old) == 2, "gunicorn did not start new workers"
+    statuses += [get(server.url + "/feed.rss")[0] for _ in range(10)]
+    assert set(statuses) == {200}
+    # The retired workers' counts stay in the sums.
+    assert feed_requests(scrape(server.url)) == before + len(statuses)
+
+
+def test_background_load_starts_in_every_worker_without_a_request(tmp_path):
+    env = {"FEEDSVC_BACKGROUND_LOAD": "true"}
+    with gunicorn(SAMPLE, tmp_path / "server.log", workers=2, env=env) as running:
+        deadline = time.monotonic() + 10
+        loaded: set[int] = set()
+        while len(loaded) < 2 and time.monotonic() < deadline:
+            loaded = {r["pid"] for r in json_lines(running) if r["message"] == "store loaded"}
+            time.sleep(0.05)
+        assert len(loaded) == 2  # one /healthz was sent: post_worker_init started the rest
+        assert get(running.url + "/readyz")[0] == 200
