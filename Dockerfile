@@ -17,8 +17,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FEEDSVC_CONTENT_DIR=/srv/feedsvc/content
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index /wheels/*.whl \
-    && groupadd --system --gid 10001 feedsvc \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin feedsvc \
+    && groupadd --gid 10001 feedsvc \
+    && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin feedsvc \
     && mkdir -p /srv/feedsvc/content
 # The store: mount a volume here (read-only is enough), or bake it into an image
 # built FROM this one at another path named by FEEDSVC_CONTENT_DIR.

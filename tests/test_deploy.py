@@ -91,7 +91,12 @@ def test_the_procfile_serves_on_port(tmp_path):
     command = command.replace("0.0.0.0:", "127.0.0.1:")
     with open(tmp_path / "procfile.log", "wb") as log:
         proc = subprocess.Popen(
-            ["sh", "-c", command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            # exec: the shell becomes gunicorn, so stopping it stops the server.
+            ["sh", "-c", "exec " + command],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", time.monotonic() + 20, proc)
