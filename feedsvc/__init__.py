@@ -32,6 +32,16 @@ def create_app(config: Mapping | None = None):
     cache.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    _init_operations(app)
     app.register_blueprint(views.bp)
     pages.init_app(app)
     return app
+
+
+def _init_operations(app) -> None:
+    """Request logs, /metrics, /healthz and /readyz."""
+    from . import health, logs, metrics
+
+    logs.init_app(app)
+    metrics.init_app(app)
+    health.init_app(app)

@@ -96,5 +96,14 @@ def check(folder: str | None, as_json: bool, max_file_bytes: int) -> None:
     sys.exit(1 if skipped else 0)
 
 
+def _add_build() -> None:
+    from .export import build
+
+    main.add_command(build)
+
+
+_add_build()
+
+
 if __name__ == "__main__":
     main()

@@ -76,6 +76,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Number of trusted reverse proxies whose X-Forwarded-* headers give the scheme and host.",
     ),
     Setting("WORKERS", 0, int, "Processes used to parse a large store; 0: one per CPU."),
+    Setting(
+        "BACKGROUND_LOAD",
+        False,
+        bool,
+        "true: start serving at once and load the store in the background of each serving "
+        "process; /readyz answers 503 until it is loaded. false: load before serving.",
+    ),
+    Setting(
+        "LOG_LEVEL", "INFO", str, "Level of feedsvc's JSON logs (DEBUG, INFO, WARNING, ERROR)."
+    ),
+    Setting(
+        "REQUEST_LOG",
+        True,
+        bool,
+        "Log one JSON line per request: request id, route, status, duration, cache outcome.",
+    ),
 )
 
 

@@ -2,10 +2,18 @@
 
 Run as ``gunicorn -c python:feedsvc.gunicorn_conf feedsvc.wsgi:app``. Every value can
 be overridden from the environment (names below) or on gunicorn's command line.
+
+Signals are gunicorn's: HUP starts new workers and retires the old ones gracefully
+(finishing their requests), TERM stops gracefully within ``graceful_timeout``,
+TTIN/TTOU add or remove a worker. The store needs no signal: it reloads itself.
 """
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+
+from feedsvc.logs import logging_config
 
 _cpus = multiprocessing.cpu_count()
 
@@ -27,9 +35,54 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
+# The worker heartbeat goes to memory, not to a container's overlay disk.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+# feedsvc writes one JSON line per request itself (with request id, route and cache
+# outcome), so gunicorn's access log is off unless asked for; its lines are JSON too.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+logconfig_dict = logging_config(
+    os.environ.get("FEEDSVC_LOG_LEVEL", "INFO"), access_log=accesslog is not None
+)
+# gunicorn's control socket lives in $HOME, shared by every server of a user and often
+# not writable in a container; the signals above do the same job.
+control_socket_disable = True
+
+# Metrics from every worker are added up through files in one folder per server. It
+# must be in the environment before prometheus-client is imported, that is before the
+# app is loaded, which is why it is set here and not in the app.
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="feedsvc-metrics-")
+else:
+    # Counts left by an earlier server in a folder given from outside would add up with
+    # this one's: start from zero. (Here, not in on_starting: preload_app loads the app,
+    # which writes its first values, before on_starting runs.)
+    _folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(_folder, exist_ok=True)
+    for _name in os.listdir(_folder):
+        if _name.endswith(".db"):
+            os.remove(os.path.join(_folder, _name))
+
+
+def post_worker_init(worker):
+    from feedsvc.health import start_loading
+
+    start_loading(worker.wsgi)
+
+
+def child_exit(server, worker):
+    # The dead worker's counters stay in the sums; its live gauges are dropped.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def pre_fork(server, worker):

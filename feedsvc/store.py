@@ -18,7 +18,7 @@ import pickle
 import stat as stat_module
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -269,6 +269,8 @@ class Store:
         self._generation = 0
         self._snapshot: Snapshot | None = None
         self.root_missing = False
+        # Called with each newly published snapshot, inside the refresh (metrics use it).
+        self.listeners: list[Callable[[Snapshot], None]] = []
 
     @property
     def snapshot(self) -> Snapshot:
@@ -300,10 +302,10 @@ class Store:
                 log.warning("store folder %s is back", self.root)
                 self.root_missing = False
             if index is not None and not changed:
-                snapshot = _replace_timing(index, time.time(), time.perf_counter() - started)
-                self._snapshot = snapshot
                 self._saved_at = time.monotonic()
-                return snapshot
+                return self._install(
+                    _replace_timing(index, time.time(), time.perf_counter() - started)
+                )
             if changed or self._snapshot is None:
                 snapshot = self._publish(started, files=len(self._entries))
                 self._save(snapshot)
@@ -490,8 +492,16 @@ class Store:
         for problem in snapshot.problems:
             if problem not in known:
                 log.warning("Skipping %s: %s", printable(problem.source), problem.reason)
-        snapshot = _replace_timing(snapshot, time.time(), time.perf_counter() - started)
+        return self._install(_replace_timing(snapshot, time.time(), time.perf_counter() - started))
+
+    def _install(self, snapshot: Snapshot) -> Snapshot:
+        """Make ``snapshot`` the one requests see, and tell the listeners."""
         self._snapshot = snapshot
+        for listener in self.listeners:
+            try:
+                listener(snapshot)
+            except Exception:  # noqa: BLE001 - an observer must not stop the store
+                log.exception("snapshot listener failed")
         return snapshot
 
 
@@ -731,8 +741,9 @@ def init_app(app) -> Store:
         workers=config["WORKERS"] or None,
         cache_dir=config["CACHE_DIR"] or None,
     )
-    store.refresh()
-    settle()
+    if not config.get("BACKGROUND_LOAD"):
+        store.refresh()  # else health.init_app loads it in each serving process
+        settle()
     reloader = Reloader(
         store,
         config["RELOAD_INTERVAL"],

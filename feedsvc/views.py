@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, g, request
 from werkzeug.datastructures import MultiDict, ResponseCacheControl
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
@@ -85,7 +85,8 @@ def feed_response(group: Group, fmt: str) -> Response:
     if negotiation.wants_page(request):
         return negotiation.vary(pages.feed_in_browser(page))
     key = (group.kind, group.slug, group.version, fmt, limit, number, page.site)
-    rendered, _ = render_cache().get(key, lambda: _render(page))
+    rendered, hit = render_cache().get(key, lambda: _render(page))
+    g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     return send(rendered)  # its Vary already names what negotiation looks at
 
 

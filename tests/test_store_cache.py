@@ -105,3 +105,14 @@ def test_the_app_reads_the_cache_dir_setting(store_dir, cache_dir):
     store_dir.app(CACHE_DIR=cache_dir)
     app = store_dir.app(CACHE_DIR=cache_dir)
     assert app.extensions["feedsvc.store"].parsed_files == 0
+
+
+def test_a_restart_from_the_cache_tells_the_listeners(store_dir, cache_dir):
+    fill(store_dir)
+    start(store_dir, cache_dir)
+    store = Store(str(store_dir.root), workers=1, cache_dir=cache_dir)
+    seen = []
+    store.listeners.append(seen.append)
+    snapshot = store.refresh()
+    assert store.parsed_files == 0
+    assert seen == [snapshot] and len(snapshot.articles) == 3

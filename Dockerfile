@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# feedsvc: build wheels in one stage, install them in a clean slim image in the next,
+# so no compiler, cache or source tree ends up in what runs.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY feedsvc ./feedsvc
+# Every dependency as a wheel; the runtime stage installs from these alone.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PORT=8000 \
+    FEEDSVC_CONTENT_DIR=/srv/feedsvc/content
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index /wheels/*.whl \
+    && groupadd --gid 10001 feedsvc \
+    && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin feedsvc \
+    && mkdir -p /srv/feedsvc/content
+# The store: mount a volume here (read-only is enough), or bake it into an image
+# built FROM this one at another path named by FEEDSVC_CONTENT_DIR.
+VOLUME ["/srv/feedsvc/content"]
+# Numeric, so an orchestrator can check runAsNonRoot without reading /etc/passwd.
+USER 10001:10001
+WORKDIR /srv/feedsvc
+EXPOSE 8000
+# No curl in a slim image: Python asks /healthz, on whatever PORT the service listens.
+HEALTHCHECK --interval=15s --timeout=4s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=3)"]
+# gunicorn with feedsvc's settings (feedsvc/gunicorn_conf.py): workers from the CPUs
+# (WEB_CONCURRENCY overrides), bound to 0.0.0.0:$PORT.
+CMD ["feedsvc", "serve"]

@@ -1,0 +1,129 @@
+"""JSON logs, one object a line, and a request log line with the request's id.
+
+Every request gets an id: the caller's ``X-Request-ID`` when it is a sane token
+(a proxy or CDN usually sets one), else a fresh one. It is echoed in the response
+and added to every log line written while the request runs, so one grep finds
+everything about a request across the proxy and the service.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import re
+import time
+import uuid
+
+from flask import Flask, Response, current_app, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+log = logging.getLogger("feedsvc.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Anything else (too long, spaces, control characters) is replaced, not logged.
+_SANE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+# Probes and scrapes every few seconds would drown the log; they go at DEBUG.
+QUIET_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "metrics.metrics"})
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to records logged while a request is handled."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id") and has_request_context():
+            request_id = g.get("request_id")
+            if request_id:
+                record.request_id = request_id
+        return True
+
+
+def formatter() -> logging.Formatter:
+    return JsonFormatter(
+        ["asctime", "levelname", "name", "process", "message"],
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
+
+
+def logging_config(level: str = "INFO", *, access_log: bool = False) -> dict:
+    """A ``logging.config.dictConfig`` mapping: everything as JSON on stderr.
+
+    gunicorn's own loggers are included so its start-up and worker messages are JSON
+    too; its access log is dropped unless ``access_log``, as feedsvc logs each request.
+    """
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "filters": ["request_id"],
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "feedsvc.logs.formatter"}},
+        "filters": {"request_id": {"()": "feedsvc.logs.RequestIdFilter"}},
+        "handlers": {"json": handler},
+        "root": {"level": level.upper(), "handlers": ["json"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {
+                "level": "INFO" if access_log else "CRITICAL",
+                "handlers": ["json"] if access_log else [],
+                "propagate": False,
+            },
+        },
+    }
+
+
+def configure(level: str = "INFO") -> None:
+    """Send every log record to stderr as JSON (for processes not started by gunicorn)."""
+    logging.config.dictConfig(logging_config(level))
+
+
+def _start() -> None:
+    g.setdefault("started", time.perf_counter())
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def _finish(response: Response) -> Response:
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers[REQUEST_ID_HEADER] = request_id
+    if not current_app.config["REQUEST_LOG"]:
+        return response
+    quiet = request.endpoint in QUIET_ENDPOINTS and response.status_code < 400
+    level = logging.DEBUG if quiet else logging.INFO
+    if log.isEnabledFor(level):
+        started = g.get("started", time.perf_counter())
+        log.log(
+            level,
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "route": route_name(),
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "cache": g.get("cache_outcome"),
+                "bytes": response.calculate_content_length(),
+            },
+        )
+    return response
+
+
+def route_name() -> str:
+    """The matched URL rule with converters reduced to their names, e.g. ``/topics/<slug>/feed.<fmt>``.
+
+    Unmatched paths share one name, so metrics and logs never grow a label per URL probed.
+    """
+    rule = request.url_rule
+    if rule is None:
+        return "unmatched"
+    return re.sub(r"<(?:[^<>:]+:)?([^<>:]+)>", r"<\1>", rule.rule)
+
+
+def init_app(app: Flask) -> None:
+    logging.getLogger("feedsvc").setLevel(app.config["LOG_LEVEL"].upper())
+    app.before_request(_start)
+    app.after_request(_finish)

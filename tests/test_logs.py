@@ -1,0 +1,114 @@
+"""JSON log lines, request ids, and bad files logged once per change."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+import os
+
+import pytest
+from conftest import article
+
+from feedsvc import logs
+
+
+@pytest.fixture
+def log_stream():
+    """Records of feedsvc's loggers, formatted by the production JSON formatter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.formatter())
+    handler.addFilter(logs.RequestIdFilter())
+    logger = logging.getLogger("feedsvc")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
+
+
+def requests_logged(lines: list[dict]) -> list[dict]:
+    return [line for line in lines if line["message"] == "request"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("abc-123", True),
+        ("edge.7f3a:0001", True),
+        ("x" * 129, False),  # too long
+        ("two words", False),
+        ("", False),
+    ],
+)
+def test_request_id_is_honoured_only_when_sane(client, log_stream, sent, kept):
+    response = client.get("/feed.rss", headers={"X-Request-ID": sent} if sent else {})
+    echoed = response.headers["X-Request-ID"]
+    assert (echoed == sent) is kept
+    assert len(echoed) <= 128 and " " not in echoed
+    (line,) = requests_logged(log_stream())
+    assert line["request_id"] == echoed
+
+
+def test_request_line_has_route_status_duration_and_cache_outcome(client, log_stream):
+    client.get("/feed.atom")
+    client.get("/feed.atom")
+    client.get("/providers/nowhere.example/feed.json")
+    first, second, missing = requests_logged(log_stream())
+    assert [first["cache"], second["cache"], missing["cache"]] == ["miss", "hit", None]
+    assert first["route"] == "/feed.<fmt>" and first["status"] == 200
+    assert missing["route"] == "/providers/<domain>/feed.<fmt>" and missing["status"] == 404
+    assert all(line["duration_ms"] >= 0 and line["level"] == "INFO" for line in (first, missing))
+
+
+def test_probes_log_at_debug_only(client, log_stream):
+    client.get("/healthz")
+    (line,) = requests_logged(log_stream())
+    assert line["level"] == "DEBUG"
+
+
+def test_a_bad_file_is_logged_once_per_change(store_dir, log_stream):
+    bad = store_dir.add("bad.md", "---\ntitle: [unclosed\n---\n")
+    store_dir.add("good.md", article())
+    store = store_dir.app().extensions["feedsvc.store"]
+    for _ in range(3):
+        store.refresh()
+    store_dir.add("other.md", article(webUrl="https://news.example.com/other"))
+    store.refresh()  # a change elsewhere does not repeat the warning
+
+    def warnings_about_bad() -> int:
+        return sum(1 for line in log_stream() if "bad.md" in line["message"])
+
+    assert warnings_about_bad() == 1
+    bad.write_text("---\ntitle: still [unclosed, differently\n---\n")
+    os.utime(bad, ns=(1, 1))  # a new stat, even on a coarse clock
+    store.refresh()
+    store.refresh()
+    assert warnings_about_bad() == 2
+
+
+@pytest.fixture
+def restore_logging():
+    names = ["", "feedsvc", "gunicorn.error", "gunicorn.access"]
+    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in names}
+    yield
+    for name, (handlers, level) in saved.items():
+        logging.getLogger(name).handlers[:] = handlers
+        logging.getLogger(name).setLevel(level)
+
+
+def test_logging_config_writes_json_from_any_logger(capsys, restore_logging):
+    logs.configure("INFO")
+    logging.getLogger("feedsvc.test").warning("hello %s", "there", extra={"n": 1})
+    logging.getLogger("gunicorn.access").info("dropped: feedsvc logs requests itself")
+    (line,) = capsys.readouterr().err.splitlines()
+    record = json.loads(line)
+    assert (record["message"], record["level"], record["logger"], record["n"]) == (
+        "hello there",
+        "WARNING",
+        "feedsvc.test",
+        1,
+    )

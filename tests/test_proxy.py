@@ -1,0 +1,111 @@
+"""nginx (deploy/nginx/) caching in front of two feedsvc replicas on one store, on loopback.
+
+bench/scaleout.py runs the same set-up by hand and adds the throughput measurement.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+from conftest import SAMPLE, article, front_matter
+from servers import get, gunicorn, metric_total, nginx, nginx_binary, scrape
+
+if nginx_binary() is None and not os.environ.get("CI"):
+    pytest.skip("nginx is not installed (CI installs it)", allow_module_level=True)
+
+MAX_AGE = 1
+RELOAD_INTERVAL = 0.2
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    root = tmp_path_factory.mktemp("proxy")
+    store = root / "store"
+    shutil.copytree(SAMPLE, store)
+    (store / "edited.md").write_text(front_matter(article(title="Before the edit")))
+    env = {"FEEDSVC_MAX_AGE": str(MAX_AGE), "FEEDSVC_RELOAD_INTERVAL": str(RELOAD_INTERVAL)}
+    with (
+        gunicorn(store, root / "a.log", workers=1, env=env) as a,
+        gunicorn(store, root / "b.log", workers=1, env=env) as b,
+        nginx([a.url.removeprefix("http://"), b.url.removeprefix("http://")]) as proxy,
+    ):
+        yield proxy, [a, b], store
+
+
+def backend_total(backends, name: str, **labels: str) -> float:
+    return sum(metric_total(scrape(b.url), name, **labels) for b in backends)
+
+
+def feed_requests(backends, fmt: str) -> float:
+    return backend_total(backends, "feedsvc_http_requests_total", route="/feed.<fmt>", format=fmt)
+
+
+def test_repeat_requests_are_served_by_the_cache(deployment):
+    proxy, backends, _ = deployment
+    before = feed_requests(backends, "rss")
+    statuses = [get(proxy.url + "/feed.rss")[1]["X-Cache-Status"] for _ in range(20)]
+    assert statuses[0] == "MISS"
+    assert set(statuses[1:]) == {"HIT"}
+    assert feed_requests(backends, "rss") - before == 1
+
+
+def test_expired_entries_are_revalidated_with_a_304(deployment):
+    proxy, backends, _ = deployment
+    _, first, body = get(proxy.url + "/feed.atom")
+    before = backend_total(backends, "feedsvc_http_not_modified_total")
+    # nginx keeps whole seconds: an entry with max-age=1 expires one to two seconds on.
+    time.sleep(MAX_AGE + 1.2)
+    status, headers, again = get(proxy.url + "/feed.atom")
+    assert (status, headers["X-Cache-Status"]) == (200, "REVALIDATED")
+    assert again == body and headers["ETag"] == first["ETag"]
+    assert backend_total(backends, "feedsvc_http_not_modified_total") - before == 1
+
+
+def test_the_cache_answers_conditional_requests_itself(deployment):
+    proxy, backends, _ = deployment
+    _, headers, _ = get(proxy.url + "/feed.json")
+    before = feed_requests(backends, "json")
+    status, answer, body = get(proxy.url + "/feed.json", {"If-None-Match": headers["ETag"]})
+    assert (status, body) == (304, b"")
+    assert answer["X-Cache-Status"] == "HIT"
+    assert feed_requests(backends, "json") == before
+
+
+@pytest.mark.parametrize("path", ["/feed.rss", "/feed.atom", "/topics/ai/feed.json"])
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_replicas_give_identical_etags(deployment, path, encoding):
+    _, backends, _ = deployment
+    # The proxy sends its own Host to every replica; links (so bytes and tags) follow it.
+    headers = {"Accept-Encoding": encoding, "Host": "feeds.example.com"}
+    answers = [get(b.url + path, headers) for b in backends]
+    assert [a[0] for a in answers] == [200, 200]
+    assert answers[0][1]["ETag"] == answers[1][1]["ETag"]
+    assert answers[0][2] == answers[1][2]
+
+
+def test_an_edit_is_served_within_max_age(deployment):
+    proxy, _, store = deployment
+    assert b"Before the edit" in get(proxy.url + "/providers/news.example.com/feed.rss")[2]
+    (store / "edited.md").write_text(front_matter(article(title="After the edit")))
+    edited = time.monotonic()
+    # The replicas notice within RELOAD_INTERVAL; the cache lets go within MAX_AGE.
+    limit = MAX_AGE + RELOAD_INTERVAL + 1.0
+    while time.monotonic() - edited < limit:
+        if b"After the edit" in get(proxy.url + "/providers/news.example.com/feed.rss")[2]:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the edit was not served within {limit} s")
+
+
+def test_request_ids_pass_through_and_are_not_replayed_from_the_cache(deployment):
+    proxy, backends, _ = deployment
+    get(proxy.url + "/topics/ai/feed.rss")  # fill the cache
+    ids = [
+        get(proxy.url + "/topics/ai/feed.rss", {"X-Request-ID": f"client-{n}"})[1]["X-Request-ID"]
+        for n in range(3)
+    ]
+    assert ids == ["client-0", "client-1", "client-2"]
