@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 
 import feedparser
+from conftest import SECRET
 from lxml import etree
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
 FORMATS = ("rss", "atom", "json")
+# Nothing derived from the encrypted payload may leave the service, not even its name.
+LEAKS = ("secured", SECRET[:16], "bm9uY2U")
 MIMETYPES = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
@@ -65,3 +68,31 @@ def entry_ids(fmt: str, parsed) -> list[str]:
     if fmt == "json":
         return [item["id"] for item in parsed["items"]]
     return [entry.id for entry in parsed.entries]
+
+
+def parse_feed(fmt: str, body: bytes) -> list[str]:
+    """The item links of one feed body, after checking it parses as a reader would."""
+    parsed = check_feed(fmt, body)
+    if fmt == "json":
+        return [item["url"] for item in parsed["items"]]
+    for entry in parsed.entries:
+        assert entry.get("title")
+        assert entry.get("published_parsed") or entry.get("updated_parsed")
+    return [entry.link for entry in parsed.entries]
+
+
+def read_all_feeds(client, prefix: str = "") -> dict[str, tuple[bytes, list[str]]]:
+    """Every format of one feed: {fmt: (body, item links)}, each 200 and parseable."""
+    out = {}
+    for fmt in FORMATS:
+        response = client.get(f"{prefix}/feed.{fmt}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        out[fmt] = (response.data, parse_feed(fmt, response.data))
+    return out
+
+
+def assert_no_leak(text: str | bytes) -> None:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    for leak in LEAKS:
+        assert leak.lower() not in text.lower(), f"{leak!r} leaked"

@@ -78,6 +78,10 @@ class Server:
     url: str
     log_path: Path
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
 
@@ -112,6 +116,19 @@ def gunicorn(
         yield Server(proc, url, log_path)
     finally:
         stop(proc)
+
+
+def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send bytes as they are, read until the server closes or goes quiet."""
+    with socket.create_connection(("127.0.0.1", port), timeout) as sock:
+        sock.sendall(data)
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        with contextlib.suppress(TimeoutError):
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10) -> None:

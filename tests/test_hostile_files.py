@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import article, front_matter
+from feedcheck import FORMATS, assert_no_leak, read_all_feeds
 from lxml import etree
-from readers import FORMATS, assert_no_leak, read_all_feeds
 
 from feedsvc import store as store_module
 from feedsvc.articles import Article, read_article

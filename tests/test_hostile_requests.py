@@ -7,8 +7,8 @@ import re
 
 import pytest
 from conftest import SAMPLE
-from live import gunicorn, raw_request
-from readers import parse_feed
+from feedcheck import parse_feed
+from servers import gunicorn, raw_request
 
 from feedsvc import security
 
@@ -277,8 +277,9 @@ RAW_REQUESTS = {
 
 
 @pytest.fixture(scope="module")
-def server():
-    with gunicorn(SAMPLE, env={"FEEDSVC_RELOAD_INTERVAL": "0"}) as live:
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("hostile") / "server.log"
+    with gunicorn(SAMPLE, log, workers=1, env={"FEEDSVC_RELOAD_INTERVAL": "0"}) as live:
         yield live
 
 
@@ -301,5 +302,5 @@ def test_malformed_requests_through_gunicorn(server, name):
 def test_gunicorn_log_has_no_traceback(server):
     for request in RAW_REQUESTS.values():
         raw_request(server.port, request)
-    log = server.log()
+    log = "\n".join(server.log_lines())
     assert "Traceback" not in log and "Internal Server Error" not in log

@@ -16,9 +16,9 @@ from urllib.parse import quote
 import pytest
 import yaml
 from conftest import SAMPLE, SECRET, article
+from feedcheck import FORMATS, assert_no_leak, parse_feed
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from readers import FORMATS, assert_no_leak, parse_feed
 from werkzeug.test import create_environ, run_wsgi_app
 
 from feedsvc import create_app
