@@ -673,12 +673,18 @@ class Reloader:
         # The first round scans at once: it catches whatever changed between the
         # initial load and the watch being set up, whose events nobody saw.
         woke = False
+        spent = 0.0
         while not self._stopped:
             if woke:
-                time.sleep(_SETTLE)
+                # Let a burst of events settle, and stay idle at least as long as the
+                # last refresh took: a stream of edits then costs at most half a core
+                # (and the render cache at most one invalidation per refresh time),
+                # however large the store.
+                time.sleep(max(_SETTLE, spent))
                 self._wake.clear()
                 with self._lock:
                     changed, self._changed = self._changed, set()
+            started = time.perf_counter()
             try:
                 if woke and None not in changed and len(changed) <= _MAX_TARGETED:
                     self.store.refresh_paths(changed)
@@ -686,6 +692,7 @@ class Reloader:
                     self.store.refresh()
             except Exception:  # noqa: BLE001 - keep the last snapshot and try again
                 log.exception("store refresh failed; serving the last snapshot")
+            spent = time.perf_counter() - started
             woke = self._wake.wait(period)
 
     def _start_watching(self) -> bool:
