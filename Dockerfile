@@ -32,4 +32,4 @@ HEALTHCHECK --interval=15s --timeout=4s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=3)"]
 # gunicorn with feedsvc's settings (feedsvc/gunicorn_conf.py): workers from the CPUs
 # (WEB_CONCURRENCY overrides), bound to 0.0.0.0:$PORT.
-CMD ["feedsvc", "serve"]
+CMD ["gunicorn", "-c", "python:feedsvc.gunicorn_conf", "feedsvc.wsgi:app"]

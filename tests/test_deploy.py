@@ -50,7 +50,12 @@ def test_the_image_is_multi_stage_non_root_with_the_store_as_a_volume():
     assert len(instruction("FROM")) == 2
     assert instruction("USER") == ["10001:10001"]
     assert instruction("VOLUME") == [json.dumps([env_of("FEEDSVC_CONTENT_DIR")])]
-    assert json.loads(instruction("CMD")[-1]) == ["feedsvc", "serve"]
+    assert json.loads(instruction("CMD")[-1]) == [
+        "gunicorn",
+        "-c",
+        "python:feedsvc.gunicorn_conf",
+        "feedsvc.wsgi:app",
+    ]
     assert not re.search(r"apt-get|gcc|build-essential", DOCKERFILE)
 
 
