@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 from conftest import SAMPLE
-from servers import free_port, get, stop, wait_until_up
+from servers import ROOT, free_port, get, stop, wait_until_up
 
 IMAGE = "localhost/feedsvc:test"
 
@@ -91,4 +91,11 @@ def test_the_image_config_matches_the_dockerfile():
     assert CONFIG["User"] == "10001:10001"
     env = dict(item.split("=", 1) for item in CONFIG["Env"])
     assert list(CONFIG["Volumes"]) == [env["FEEDSVC_CONTENT_DIR"]]
-    assert env["PORT"] == "8000" and CONFIG["Cmd"] == ["feedsvc", "serve"]
+    assert env["PORT"] == "8000" and CONFIG["Cmd"] == dockerfile_cmd()
+
+
+def dockerfile_cmd() -> list[str]:
+    """The Dockerfile's own CMD (not HEALTHCHECK's), so a stale image fails the test."""
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    (cmd,) = [line for line in lines if line.startswith("CMD ")]
+    return json.loads(cmd[4:])
