@@ -262,14 +262,23 @@ def _navigation(environ: dict) -> bool:
     return dest is not None and dest.strip().lower() == "document"
 
 
-@functools.lru_cache(maxsize=1024)
 def _unmodified(inm: str | None, ims: str | None, etag: str, last_modified: str) -> bool:
     """make_conditional's answer for If-None-Match / If-Modified-Since, by werkzeug's rules.
 
-    Remembered per distinct set of values: readers repeat the validators they were sent.
+    Remembered per distinct set of values, as readers repeat the validators they were
+    sent; long ones (a list of tags) are not kept, to bound the memory they take.
     """
+    if len(inm or "") + len(ims or "") > 200:
+        return _check(inm, ims, etag, last_modified)
+    return _remembered_check(inm, ims, etag, last_modified)
+
+
+def _check(inm: str | None, ims: str | None, etag: str, last_modified: str) -> bool:
     environ = {"HTTP_IF_NONE_MATCH": inm, "HTTP_IF_MODIFIED_SINCE": ims}
     return not is_resource_modified(environ, etag=etag, last_modified=last_modified)
+
+
+_remembered_check = functools.lru_cache(maxsize=1024)(_check)
 
 
 def install(app) -> None:

@@ -101,6 +101,7 @@ ANSWERED = [
     ("/feed.rss", {"headers": {"If-None-Match": '"not-it"'}}),
     ("/feed.rss", {"headers": {"If-None-Match": "*"}}),
     ("/feed.rss", {"headers": {"If-None-Match": "garbage"}}),
+    ("/feed.rss", {"headers": {"If-None-Match": ", ".join(f'"tag-{n}"' for n in range(40))}}),
     ("/feed.rss", {"headers": {"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}}),
     ("/feed.rss", {"headers": {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}}),
     ("/feed.rss", {"headers": {"If-Modified-Since": "not a date"}}),
@@ -160,11 +161,18 @@ def test_cached_feeds_are_answered_below_flask_exactly_as_flask_answers(app, pat
 
 
 @pytest.mark.parametrize("encoding", ["", "gzip"])
-@pytest.mark.parametrize("form", ["exact", "weak", "in a list", "star"])
+@pytest.mark.parametrize("form", ["exact", "weak", "in a list", "in a long list", "star"])
 def test_conditional_requests_get_the_same_304(app, encoding, form):
     headers = {"Accept-Encoding": encoding} if encoding else {}
     etag = etag_of(app, "/feed.atom", headers=headers)
-    inm = {"exact": etag, "weak": f"W/{etag}", "in a list": f'"other", {etag}', "star": "*"}[form]
+    others = ", ".join(f'"tag-{n}"' for n in range(40))
+    inm = {
+        "exact": etag,
+        "weak": f"W/{etag}",
+        "in a list": f'"other", {etag}',
+        "in a long list": f"{others}, {etag}",
+        "star": "*",
+    }[form]
     flask, fast, answered = both_ways(app, "/feed.atom", headers={**headers, "If-None-Match": inm})
     assert flask[0] == "304 NOT MODIFIED" and flask[2] == b""
     assert fast == flask and answered
