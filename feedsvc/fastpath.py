@@ -43,6 +43,8 @@ from . import logs, negotiation, views
 from .cache import Rendered
 from .feeds import DEFAULT_LIMIT, MAX_LIMIT
 
+log = logging.getLogger("feedsvc.fastpath")
+
 # The three feed routes of views.py, with slugs limited to characters that need no
 # decoding; anything else is left to Flask's routing.
 _FEED_PATH = re.compile(r"/(?:(topics|providers)/([A-Za-z0-9._~-]{1,200})/)?feed\.(rss|atom|json)")
@@ -95,7 +97,12 @@ class FastPath:
         self._date = (0, "")
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        answer = self._answer(environ) if self.usable and self.config["FAST_PATH"] else None
+        answer = None
+        if self.usable and self.config["FAST_PATH"]:
+            try:
+                answer = self._answer(environ)
+            except Exception:  # noqa: BLE001 - Flask gives the answer, or its 500
+                log.exception("fast path failed; answering through Flask")
         if answer is None:
             return self.fallback(environ, start_response)
         status, headers, body = answer

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import time
 
 import pytest
 from conftest import SAMPLE, article
@@ -371,3 +372,50 @@ def test_fast_path_requests_are_counted_as_flask_counts_them():
     assert seen[True] == seen[False]
     assert seen[True][("feedsvc_http_not_modified_total", (("route", "/feed.<fmt>"),))] == 2
     assert seen[True][("feedsvc_render_cache_lookups_total", (("outcome", "hit"),))] == 5
+
+
+def test_a_failure_in_the_fast_path_is_answered_by_flask(app, monkeypatch, caplog):
+    call(app, "/feed.rss", fast=True)
+
+    def broken(*args):
+        raise OSError("metrics folder gone")
+
+    monkeypatch.setattr(app.extensions["feedsvc.metrics"], "observe_feed", broken)
+    status, headers, body = call(app, "/feed.rss", fast=True)
+    assert status == "200 OK" and body.startswith(b"<?xml")
+    assert fast_path_of(app).fallback.calls == 2
+    assert "fast path failed" in caplog.text
+
+
+def test_the_fast_path_knows_every_request_hook(app):
+    """It does by hand what these hooks do; a new hook must be added there too."""
+    hooks = {
+        "before": [f.__qualname__ for f in app.before_request_funcs[None]],
+        "after": [f.__qualname__ for f in app.after_request_funcs[None]],
+        "feeds after": [f.__qualname__ for f in app.after_request_funcs.get("feeds", [])],
+        "feeds before": [f.__qualname__ for f in app.before_request_funcs.get("feeds", [])],
+    }
+    assert hooks == {
+        "before": ["Reloader.ensure_running", "check_query", "_start", "_start"],
+        "after": ["add_headers", "_finish", "_finish"],
+        "feeds after": ["allow_cross_origin_preflight"],  # OPTIONS only: never fast
+        "feeds before": [],
+    }
+    assert not app.teardown_request_funcs and not app.url_value_preprocessors
+
+
+def test_the_background_loader_is_asked_by_fast_path_requests(store_dir, monkeypatch):
+    store_dir.add("a.md", article())
+    app = store_dir.app(BACKGROUND_LOAD=True)
+    fast_path_of(app).fallback = counted = Counted(fast_path_of(app).fallback)
+    store = app.extensions["feedsvc.store"]
+    call(app, "/readyz", fast=True)  # the first request starts the load
+    deadline = time.monotonic() + 10
+    while not store.ready and time.monotonic() < deadline:
+        time.sleep(0.02)
+    call(app, "/feed.rss", fast=True)  # rendered and cached through Flask
+    asked = []
+    monkeypatch.setattr(app.extensions["feedsvc.loader"], "ensure_started", lambda: asked.append(1))
+    calls = counted.calls
+    assert call(app, "/feed.rss", fast=True)[0] == "200 OK"
+    assert counted.calls == calls and asked == [1]
