@@ -14,7 +14,8 @@ entry, and hands everything else to the Flask app unchanged:
 * ``If-Match``, ``If-Unmodified-Since``, ``Range`` and ``If-Range``;
 * a Host header with anything but letters, digits, dots, dashes and a port, when
   the site's URL comes from it (no ``BASE_URL``);
-* a cache miss: Flask renders the feed and caches it for the next request.
+* a cache miss: Flask renders the feed and caches it for the next request;
+* an error while answering, which is logged.
 
 What it answers is what the Flask path answers, header for header and in the same
 order (the tests compare the two on a matrix of requests): the same key into the
