@@ -7,7 +7,10 @@ Starts, on 127.0.0.1 only and for a bounded time, with the same gunicorn setting
 - ``feedsvc``: the service on a generated store, measured as
   ``cached`` (plain GET of a warm feed), ``304`` (If-None-Match with its ETag) and
   ``gzip`` (Accept-Encoding: gzip);
-- ``nginx``: the same bytes as a static file, for scale.
+- ``nginx``: the same bytes as a static file, for scale;
+- with ``--flask-path``, a second feedsvc with ``FEEDSVC_FAST_PATH=false`` (every
+  request through Flask, as before the fast path), measured as ``cached-f``,
+  ``304-f`` and ``gzip-f``.
 
 Each case runs ``--duration`` seconds of ``wrk`` (keep-alive, ``--connections``),
 rounds interleave the cases so machine noise hits them alike, and the table shows
@@ -115,6 +118,21 @@ def group_cpu(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def settle(pgid: int, timeout: float = 120.0) -> None:
+    """Wait until a server is idle: feedsvc's workers scan and watch the store once after start-up.
+
+    That first scan costs seconds of CPU at 10k articles and would otherwise be
+    charged to the requests of the first case measured.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = group_cpu(pgid)
+        time.sleep(2)
+        if group_cpu(pgid) - before < 0.04:
+            return
+    print(f"process group {pgid} still busy after {timeout:.0f} s", file=sys.stderr)
+
+
 def wrk(url: str, headers: list[str], duration: int, connections: int) -> dict:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
     for header in headers:
@@ -141,10 +159,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=18400)
+    parser.add_argument(
+        "--flask-path", action="store_true", help="also measure feedsvc with FAST_PATH=false"
+    )
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="feedsvc-http-")
     os.chmod(tmp, 0o755)  # nginx's workers run as an unprivileged user
     ports = {"feedsvc": args.port, "ceiling": args.port + 1, "nginx": args.port + 2}
+    ports["flask"] = args.port + 3
     processes = []
     try:
         env = {"FEEDSVC_CONTENT_DIR": os.path.abspath(args.store)}
@@ -173,11 +195,22 @@ def main() -> None:
                 [nginx, "-c", f"{tmp}/nginx.conf", "-g", "daemon off;"], start_new_session=True
             )
         )
+        if args.flask_path:
+            env_flask = {**env, "FEEDSVC_FAST_PATH": "false"}
+            processes.append(
+                gunicorn("feedsvc.wsgi:app", ports["flask"], args.workers, env_flask, tmp)
+            )
+            flask_url = f"http://127.0.0.1:{ports['flask']}/feed.rss"
+            wait_up(flask_url, timeout=300)
+            for _ in range(20):
+                urllib.request.urlopen(flask_url).read()
         ceiling_url = f"http://127.0.0.1:{ports['ceiling']}/feed.rss"
         nginx_url = f"http://127.0.0.1:{ports['nginx']}/feed.rss"
         wait_up(ceiling_url)
         wait_up(nginx_url)
-        feedsvc_group, ceiling_group, nginx_group = (p.pid for p in processes)
+        feedsvc_group, ceiling_group, nginx_group = (p.pid for p in processes[:3])
+        for process in processes:
+            settle(process.pid)
         cases = {
             "ceiling": (ceiling_url, [], ceiling_group),
             "cached": (feed_url, [], feedsvc_group),
@@ -185,6 +218,11 @@ def main() -> None:
             "gzip": (feed_url, ["Accept-Encoding: gzip"], feedsvc_group),
             "nginx": (nginx_url, [], nginx_group),
         }
+        if args.flask_path:
+            flask_group = processes[3].pid
+            cases["cached-f"] = (flask_url, [], flask_group)
+            cases["304-f"] = (flask_url, [f"If-None-Match: {etag}"], flask_group)
+            cases["gzip-f"] = (flask_url, ["Accept-Encoding: gzip"], flask_group)
         results: dict[str, list[dict]] = {name: [] for name in cases}
         for _ in range(args.rounds):
             for name, (url, headers, group) in cases.items():

@@ -16,7 +16,7 @@ def create_app(config: Mapping | None = None):
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import cache, errors, pages, security, store, views
+    from . import cache, errors, fastpath, pages, security, store, views
     from .config import apply_defaults, coerce
 
     app = Flask(__name__)
@@ -25,9 +25,6 @@ def create_app(config: Mapping | None = None):
     if config:
         app.config.from_mapping(config)
     coerce(app.config)
-    if app.config["PROXY_HOPS"]:
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     store.init_app(app)
     cache.init_app(app)
     errors.init_app(app)
@@ -35,6 +32,10 @@ def create_app(config: Mapping | None = None):
     _init_operations(app)
     app.register_blueprint(views.bp)
     pages.init_app(app)
+    fastpath.install(app)  # inside ProxyFix, so forwarded hosts apply to it too
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     return app
 
 

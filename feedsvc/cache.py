@@ -77,6 +77,17 @@ class RenderCache:
         pending.set_result(entry)
         return entry, False
 
+    def peek(self, key: Hashable) -> Rendered | None:
+        """The cached entry for ``key`` (counted as a hit), or None without counting a miss.
+
+        For a caller that answers only from the cache and hands a miss on to :meth:`get`.
+        """
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self.hits += 1
+            return entry
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

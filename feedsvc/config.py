@@ -84,6 +84,13 @@ SETTINGS: tuple[Setting, ...] = (
         "process; /readyz answers 503 until it is loaded. false: load before serving.",
     ),
     Setting(
+        "FAST_PATH",
+        True,
+        bool,
+        "Answer GET and HEAD of feeds already in the render cache below Flask's dispatch, "
+        "with the same headers, logs and metrics; false: every request goes through Flask.",
+    ),
+    Setting(
         "LOG_LEVEL", "INFO", str, "Level of feedsvc's JSON logs (DEBUG, INFO, WARNING, ERROR)."
     ),
     Setting(

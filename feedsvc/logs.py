@@ -21,7 +21,7 @@ log = logging.getLogger("feedsvc.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Anything else (too long, spaces, control characters) is replaced, not logged.
-_SANE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+SANE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 # Probes and scrapes every few seconds would drown the log; they go at DEBUG.
 QUIET_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "metrics.metrics"})
 
@@ -83,7 +83,7 @@ def configure(level: str = "INFO") -> None:
 def _start() -> None:
     g.setdefault("started", time.perf_counter())
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 def _finish(response: Response) -> Response:

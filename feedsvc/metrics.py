@@ -90,6 +90,8 @@ class Metrics:
         )
         for outcome in ("hit", "miss"):
             self.cache.labels(outcome)  # both series exist from the start, at 0
+        # Labelled children of the fast path, by (route, format, status): a few dozen at most.
+        self._children: dict[tuple, tuple] = {}
 
     def observe_snapshot(self, snapshot: Snapshot) -> None:
         self.articles.set(len(snapshot.articles))
@@ -113,6 +115,23 @@ class Metrics:
         outcome = g.get("cache_outcome")
         if outcome:
             self.cache.labels(outcome).inc()
+
+    def observe_feed(self, route: str, fmt: str, status: int, started: float) -> None:
+        """What observe_response records for a feed answered from the cache by the fast path."""
+        children = self._children.get((route, fmt, status))
+        if children is None:
+            children = self._children[(route, fmt, status)] = (
+                self.requests.labels(route, fmt, str(status)),
+                self.latency.labels(route),
+                self.not_modified.labels(route) if status == 304 else None,
+                self.cache.labels("hit"),
+            )
+        requests, latency, not_modified, hits = children
+        requests.inc()
+        latency.observe(time.perf_counter() - started)
+        if not_modified is not None:
+            not_modified.inc()
+        hits.inc()
 
     def exposition(self) -> bytes:
         if multiprocess_dir():

@@ -32,7 +32,11 @@ Responses from feed URLs carry ``Vary`` on both headers so caches keep the two a
 
 from __future__ import annotations
 
+import functools
+
 from flask import Request, Response
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 # Every type a feed reader may ask a feed URL for.
 FEED_TYPES = (
@@ -51,7 +55,16 @@ def wants_page(request: Request) -> bool:
     """True when a browser navigates to a feed URL and would rather have HTML."""
     if request.headers.get("Sec-Fetch-Dest", "").strip().lower() != "document":
         return False
-    accept = request.accept_mimetypes
+    return prefers_html(request.headers.get("Accept"))
+
+
+@functools.lru_cache(maxsize=256)
+def prefers_html(accept_header: str | None) -> bool:
+    """True when ``Accept`` ranks text/html strictly above every feed type.
+
+    Remembered per distinct value: each browser sends one.
+    """
+    accept = parse_accept_header(accept_header, MIMEAccept)
     html = accept.quality("text/html")
     return html > 0 and all(html > accept.quality(kind) for kind in FEED_TYPES)
 

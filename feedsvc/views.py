@@ -27,12 +27,16 @@ _NUMBER = re.compile(r"[0-9]{1,6}")
 
 def site() -> Site:
     config = current_app.config
-    return Site(
-        title=config["TITLE"],
-        description=config["DESCRIPTION"],
-        language=config["LANGUAGE"],
-        base_url=config["BASE_URL"] or request.host_url.rstrip("/"),
-    )
+    return site_of(config, config["BASE_URL"] or request.host_url.rstrip("/"))
+
+
+def site_of(config, base_url: str) -> Site:
+    return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url)
+
+
+def cache_key(group: Group, fmt: str, limit: int, number: int, site: Site) -> tuple:
+    """What a rendered feed's bytes depend on (fastpath.py looks entries up by it too)."""
+    return (group.kind, group.slug, group.version, fmt, limit, number, site)
 
 
 def store() -> Store:
@@ -84,7 +88,7 @@ def feed_response(group: Group, fmt: str) -> Response:
         abort(404, "No such page of this feed.")
     if negotiation.wants_page(request):
         return negotiation.vary(pages.feed_in_browser(page))
-    key = (group.kind, group.slug, group.version, fmt, limit, number, page.site)
+    key = cache_key(group, fmt, limit, number, page.site)
     rendered, hit = render_cache().get(key, lambda: _render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     return send(rendered)  # its Vary already names what negotiation looks at
