@@ -7,7 +7,7 @@ Every case runs once per round, interleaved, so a busy machine slows them alike.
 - ``cold``: the item cache is emptied before each render, so every item is built
   from its article: a serving process's first render of a feed.
 - ``warm``: items of articles an earlier render showed are reused: what re-rendering
-  a feed costs after an edit elsewhere in it, or in another page size or format.
+  a feed costs after an edit elsewhere in it, or at another page size.
 - ``floor``: plain feedgen, no extensions, writing the same items' title, link,
   guid, pubDate, description and one enclosure: what feedgen itself costs for
   items of this size. ``vs floor`` divides by it.
@@ -19,7 +19,7 @@ Nothing else is cached between renders but the compiled templates, which a servi
 process keeps for its lifetime.
 
     python bench/render.py bench/stores/10k
-    git show HEAD~3:feedsvc/feeds.py > /tmp/feeds_before.py
+    git show REV:feedsvc/feeds.py > /tmp/feeds_before.py
     python bench/render.py bench/stores/10k --baseline /tmp/feeds_before.py
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -128,3 +129,20 @@ def test_reused_items_give_the_same_bytes_as_items_built_afresh(folder):
         fresh.append(feeds.render(page))
     reused = [feeds.render(page) for page in pages]
     assert reused == fresh
+
+
+def test_threads_sharing_items_render_the_same_bytes():
+    snapshot = Store("content", workers=1).refresh()
+    groups = [snapshot.everything, *snapshot.topics.values(), *snapshot.providers.values()]
+    pages = [
+        FeedPage(site, g, fmt, 50) for site in (SITE_A, SITE_B) for g in groups for fmt in FORMATS
+    ]
+    expected = [feeds.render(page) for page in pages]
+
+    def work(_: int) -> bool:
+        return all(feeds.render(page) == body for page, body in zip(pages, expected, strict=True))
+
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            feeds.clear_item_cache()
+            assert all(pool.map(work, range(16)))
