@@ -174,28 +174,30 @@ class _ItemCache:
     by value because hashing a whole article costs more than a lookup should. The
     cache holds its articles, so an ``id`` is not reused while its entry lives.
     ``variant`` carries whatever the item takes from the page besides the article
-    (the site as author when the article names no provider). Bounded, oldest out.
+    (the site and feed as author when the article names no provider), and is part
+    of the key, so such an article shown in several feeds keeps one item for each.
+    Bounded, oldest out.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: dict[tuple[int, str], tuple[Article, object, Any]] = {}
+        self._entries: dict[tuple[int, str, Any], tuple[Article, Any]] = {}
         self._lock = threading.Lock()
 
     def get(
         self, article: Article, kind: str, variant: Any, build: Callable[[Article, Any], Any]
     ) -> Any:
         """The cached value, or ``build(article, variant)`` remembered."""
-        key = (id(article), kind)
+        key = (id(article), kind, variant)
         hit = self._entries.get(key)
-        if hit is not None and hit[0] is article and hit[1] == variant:
-            return hit[2]
+        if hit is not None and hit[0] is article:
+            return hit[1]
         value = build(article, variant)
         with self._lock:
-            self._entries.pop(key, None)
-            while len(self._entries) >= self._size:
-                del self._entries[next(iter(self._entries))]
-            self._entries[key] = (article, variant, value)
+            if key not in self._entries:
+                while len(self._entries) >= self._size:
+                    del self._entries[next(iter(self._entries))]
+            self._entries[key] = (article, value)
         return value
 
     def clear(self) -> None:
@@ -206,8 +208,8 @@ class _ItemCache:
         return len(self._entries)
 
 
-# Four kinds per article (HTML, RSS item, Atom entry, JSON item): ~1,000 articles,
-# ~20 KB each in all formats (mostly the lxml items), so ~20 MB at most per process.
+# Four kinds per article (HTML, RSS item, Atom entry, JSON item): ~1,000 articles in
+# all formats at ~20 KB each (mostly the lxml items), ~25 MB at most per process.
 ITEM_CACHE_SIZE = 4096
 _items = _ItemCache(ITEM_CACHE_SIZE)
 
