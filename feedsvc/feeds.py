@@ -9,14 +9,20 @@ every worker and replica and ETags agree.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
+from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from markupsafe import escape
 
 from . import __version__
@@ -157,13 +163,74 @@ def _author(page: FeedPage, article: Article) -> tuple[str, str]:
     return page.site.title, page.home
 
 
+# --- Per-article work, done once per Article ------------------------------------
+
+
+class _ItemCache:
+    """What rendering made of recently shown articles: item HTML and built items.
+
+    Keyed by the ``Article`` object itself (articles are immutable; an edit makes a
+    new object, so it can never get an old item), checked by identity rather than
+    by value because hashing a whole article costs more than a lookup should. The
+    cache holds its articles, so an ``id`` is not reused while its entry lives.
+    ``variant`` carries whatever the item takes from the page besides the article
+    (the site and feed as author when the article names no provider), and is part
+    of the key, so such an article shown in several feeds keeps one item for each.
+    Bounded, oldest out.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[tuple[int, str, Any], tuple[Article, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, article: Article, kind: str, variant: Any, build: Callable[[Article, Any], Any]
+    ) -> Any:
+        """The cached value, or ``build(article, variant)`` remembered."""
+        key = (id(article), kind, variant)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is article:
+            return hit[1]
+        value = build(article, variant)
+        with self._lock:
+            if key not in self._entries:
+                while len(self._entries) >= self._size:
+                    del self._entries[next(iter(self._entries))]
+            self._entries[key] = (article, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Four kinds per article (HTML, RSS item, Atom entry, JSON item): ~1,000 articles in
+# all formats at ~20 KB each (mostly the lxml items), ~25 MB at most per process.
+ITEM_CACHE_SIZE = 4096
+_items = _ItemCache(ITEM_CACHE_SIZE)
+
+
+def clear_item_cache() -> None:
+    """Forget every built item: for benchmarks of the coldest render, and tests."""
+    _items.clear()
+
+
+def _html(article: Article) -> str:
+    return _items.get(article, "html", None, lambda article, _: item_html(article))
+
+
 # --- RSS 2.0 and Atom 1.0 (feedgen) ---------------------------------------------
 
 
 def _generator(page: FeedPage) -> FeedGenerator:
     fg = FeedGenerator()
-    fg.load_extension("media")
-    fg.load_extension("dc", atom=False)
+    # By class: load_extension() would look the modules up by name on every render.
+    fg.register_extension("media", MediaExtension, MediaEntryExtension)
+    fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False)
     fg.register_extension("feedsvc", FeedsvcExtension, FeedsvcEntryExtension)
     fg.id(page.feed_id)
     fg.title(page.title)
@@ -175,23 +242,87 @@ def _generator(page: FeedPage) -> FeedGenerator:
     return fg
 
 
-def _media(fe, article: Article) -> None:
+class _BuiltEntry(FeedEntry):
+    """An item feedgen has already built: each feed that shows it appends a copy.
+
+    An article's item is the same in every feed, page and format variant that shows
+    it, so feedgen builds it once (``rss_entry``/``atom_entry``, extensions
+    included) and later renders copy the element, which lxml does in C.
+    """
+
+    def __init__(self, element: etree._Element) -> None:
+        # No FeedEntry state: the feed only asks for the element and for extensions.
+        self._element = element
+
+    def register_extension(self, *args: object, **kwargs: object) -> None:
+        """Its extensions already ran when the element was built."""
+
+    def rss_entry(self, extensions: bool = True) -> etree._Element:
+        return copy.deepcopy(self._element)
+
+    def atom_entry(self, extensions: bool = True) -> etree._Element:
+        return copy.deepcopy(self._element)
+
+
+def _entry(*extensions: tuple[str, type, bool]) -> FeedEntry:
+    """A FeedEntry with the feed's entry extensions, in the feed's order."""
+    fe = FeedEntry()
+    for name, cls, atom in extensions:
+        fe.register_extension(name, cls, atom=atom)
+    return fe
+
+
+_MEDIA = ("media", MediaEntryExtension, True)
+_DC = ("dc", DcEntryExtension, False)
+_FEEDSVC = ("feedsvc", FeedsvcEntryExtension, True)
+
+
+def _media(fe: FeedEntry, article: Article) -> None:
     # group=None keeps media:content directly in the item instead of a media:group,
     # which would claim the images are alternatives of one another.
+    if not article.images:
+        return
+    contents = []
     for image in article.images:
         attrs = {"url": image.url, "medium": "image", "type": image.mime_type, "group": None}
         if image.width:
             attrs["width"] = str(image.width)
         if image.height:
             attrs["height"] = str(image.height)
-        fe.media.content(attrs)
-    if article.images:
-        first = article.images[0]
-        thumb = {"url": first.url, "group": None}
-        if first.width and first.height:
-            thumb.update(width=str(first.width), height=str(first.height))
-        fe.media.thumbnail(thumb)
+        contents.append(attrs)
+    fe.media.content(contents)  # one call: each call re-validates the whole list
+    first = article.images[0]
+    thumb = {"url": first.url, "group": None}
+    if first.width and first.height:
+        thumb.update(width=str(first.width), height=str(first.height))
+    fe.media.thumbnail(thumb)
     fe.feedsvc.media_titles = [image.title for image in article.images]
+
+
+def _rss_item(article: Article, creator: str) -> _BuiltEntry:
+    fe = _entry(_MEDIA, _DC, _FEEDSVC)
+    fe.title(article.title)
+    links = [{"href": article.url}]
+    if article.images:
+        # RSS allows one enclosure per item, so the rest go to media:content. Image
+        # sizes in bytes are unknown; the RSS Board's profile says to write 0.
+        first = article.images[0]
+        links.append(
+            {"href": first.url, "rel": "enclosure", "type": first.mime_type, "length": "0"}
+        )
+    fe.link(links)  # the alternate is the item's <link>, the enclosure its <enclosure>
+    fe.guid(article.url, permalink=True)
+    fe.pubDate(article.published)
+    # RSS descriptions are HTML, so plain text is escaped once more: an excerpt
+    # mentioning <script> shows those characters instead of being sanitised away.
+    fe.description(str(escape(article.excerpt or article.title)))
+    fe.content(_html(article))
+    fe.dc.dc_creator(creator)
+    if article.topics:
+        fe.category([{"term": topic} for topic in article.topics])
+    _media(fe, article)
+    with _RSS_LOCK:  # pubDate goes through setlocale()
+        return _BuiltEntry(fe.rss_entry())
 
 
 def render_rss(page: FeedPage) -> bytes:
@@ -209,26 +340,11 @@ def render_rss(page: FeedPage) -> bytes:
             link=page.home,
             **_rss_image_size(logo.width, logo.height),
         )
+    entries = []
     for article in page.items:
-        fe = fg.add_entry(order="append")
-        fe.title(article.title)
-        fe.link(href=article.url)
-        fe.guid(article.url, permalink=True)
-        fe.pubDate(article.published)
-        # RSS descriptions are HTML, so plain text is escaped once more: an excerpt
-        # mentioning <script> shows those characters instead of being sanitised away.
-        fe.description(str(escape(article.excerpt or article.title)))
-        fe.content(item_html(article))
-        name, _ = _author(page, article)
-        fe.dc.dc_creator(name)
-        for topic in article.topics:
-            fe.category(term=topic)
-        if article.images:
-            # RSS allows one enclosure per item, so the rest go to media:content. Image
-            # sizes in bytes are unknown; the RSS Board's profile says to write 0.
-            first = article.images[0]
-            fe.enclosure(url=first.url, length="0", type=first.mime_type)
-        _media(fe, article)
+        creator, _ = _author(page, article)
+        entries.append(_items.get(article, "rss", creator, _rss_item))
+    fg.entry(entries)
     with _RSS_LOCK:
         return fg.rss_str(pretty=True)
 
@@ -238,6 +354,34 @@ def _rss_image_size(width: int | None, height: int | None) -> dict[str, str]:
     if width and height and width <= 144 and height <= 400:
         return {"width": str(width), "height": str(height)}
     return {}
+
+
+def _atom_item(article: Article, author: tuple[str, str]) -> _BuiltEntry:
+    fe = _entry(_MEDIA, _FEEDSVC)
+    fe.id(article.url)
+    fe.title(article.title)
+    fe.updated(article.published)
+    fe.published(article.published)
+    if article.excerpt:
+        fe.summary(article.excerpt)
+    fe.content(_html(article), type="html")
+    fe.author(name=author[0], uri=author[1])
+    if article.topics:
+        fe.category([{"term": topic, "label": topic} for topic in article.topics])
+    # feedgen writes entry links without rel/type/title; the extension writes them.
+    links = [{"rel": "alternate", "type": "text/html", "href": article.url}]
+    links += [
+        {"rel": "enclosure", "type": image.mime_type, "href": image.url}
+        | ({"title": image.title} if image.title else {})
+        for image in article.images
+    ]
+    links += [
+        {"rel": "related", "type": "text/html", "href": related.url, "title": related.title}
+        for related in article.related
+    ]
+    fe.feedsvc.links = _unique_links(links)
+    _media(fe, article)
+    return _BuiltEntry(fe.atom_entry())
 
 
 def render_atom(page: FeedPage) -> bytes:
@@ -252,32 +396,11 @@ def render_atom(page: FeedPage) -> bytes:
     if logo is not None:
         fg.icon(logo.url)
         fg.logo(logo.url)
+    entries = []
     for article in page.items:
-        fe = fg.add_entry(order="append")
-        fe.id(article.url)
-        fe.title(article.title)
-        fe.updated(article.published)
-        fe.published(article.published)
-        if article.excerpt:
-            fe.summary(article.excerpt)
-        fe.content(item_html(article), type="html")
-        name, uri = _author(page, article)
-        fe.author(name=name, uri=uri)
-        for topic in article.topics:
-            fe.category(term=topic, label=topic)
-        # feedgen writes entry links without rel/type/title; the extension writes them.
-        links = [{"rel": "alternate", "type": "text/html", "href": article.url}]
-        links += [
-            {"rel": "enclosure", "type": image.mime_type, "href": image.url}
-            | ({"title": image.title} if image.title else {})
-            for image in article.images
-        ]
-        links += [
-            {"rel": "related", "type": "text/html", "href": related.url, "title": related.title}
-            for related in article.related
-        ]
-        fe.feedsvc.links = _unique_links(links)
-        _media(fe, article)
+        author = _author(page, article)
+        entries.append(_items.get(article, "atom", author, _atom_item))
+    fg.entry(entries)
     return fg.atom_str(pretty=True)
 
 
@@ -300,8 +423,8 @@ def _json_date(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def _json_item(page: FeedPage, article: Article) -> dict:
-    name, uri = _author(page, article)
+def _json_item(article: Article, author: tuple[str, str]) -> dict:
+    name, uri = author
     author = {"name": name, "url": uri}
     if article.provider is not None and article.provider.logo is not None:
         author["avatar"] = article.provider.logo.url
@@ -309,7 +432,7 @@ def _json_item(page: FeedPage, article: Article) -> dict:
         "id": article.url,
         "url": article.url,
         "title": article.title,
-        "content_html": item_html(article),
+        "content_html": _html(article),
     }
     if article.excerpt:
         item["summary"] = article.excerpt
@@ -345,7 +468,10 @@ def render_json(page: FeedPage) -> bytes:
     feed["authors"] = [{"name": page.site.title, "url": page.home}]
     if page.has_next:
         feed["next_url"] = page.url(page=page.page + 1)
-    feed["items"] = [_json_item(page, article) for article in page.items]
+    # Cached items are shared between renders: orjson only reads them.
+    feed["items"] = [
+        _items.get(article, "json", _author(page, article), _json_item) for article in page.items
+    ]
     # orjson: the standard encoder falls back to pure Python when indenting, which
     # made the encoding cost ten times the rest of the feed.
     return orjson.dumps(feed, option=orjson.OPT_INDENT_2) + b"\n"
