@@ -207,11 +207,30 @@ def front_matter(body: str) -> str | None:
 # extent is plain from the text is cut: a quoted scalar closed on its own line, a
 # base64-like plain scalar, or a block scalar; its indented continuation lines go
 # with it. Anything else is parsed whole and the key dropped afterwards.
+# The quantifiers are possessive: each part of the value can be read only one way,
+# so backtracking could never find another match, and a long value matched one
+# character per alternation was most of this step's cost.
 _SECURED = re.compile(
-    r"""^secured[ \t]*:[ \t]*(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[A-Za-z0-9+/=;.-]*|[|>][-+0-9]*)"""
-    r"[ \t]*(?:#[^\n]*)?\n(?:[ \t][^\n]*\n|[ \t]*\n)*",
+    r"""^secured[ \t]*:[ \t]*(?:"(?:[^"\\\n]++|\\.)*+"|'(?:[^'\n]++|'')*+'|[A-Za-z0-9+/=;.-]*+|[|>][-+0-9]*+)"""
+    r"[ \t]*+(?:#[^\n]*+)?\n(?:[ \t][^\n]*+\n|[ \t]*+\n)*+",
     re.MULTILINE,
 )
+
+
+def _strip_secured(front: str) -> str:
+    """``front`` without its first :data:`_SECURED` match, as ``_SECURED.sub(count=1)``.
+
+    A match can only start where a line starts with ``secured``: found with
+    ``str.find`` and tried there, instead of trying the pattern at every character.
+    """
+    at = -1 if front.startswith("secured") else front.find("\nsecured")
+    while True:
+        match = _SECURED.match(front, at + 1)
+        if match is not None:
+            return front[: match.start()] + front[match.end() :]
+        at = front.find("\nsecured", at + 1)
+        if at < 0:
+            return front
 
 
 class _BoundedComposer(Composer):
@@ -310,7 +329,7 @@ class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):
 
 
 def _parse_yaml(front: str) -> object:
-    stripped = _SECURED.sub("", front + "\n", count=1)
+    stripped = _strip_secured(front + "\n")
     data = fastyaml.load(stripped, MAX_DEPTH, MAX_NODES)
     if isinstance(data, dict):
         data.pop("secured", None)
