@@ -196,10 +196,14 @@ def front_matter(body: str) -> str | None:
     first = _FENCE.match(body)
     if first is None:
         return None
-    closing = _FENCE.search(body, first.end())
-    if closing is None:
-        return None
-    return body[first.end() : closing.start()]
+    # The closing fence starts a line: look only where one does, not at every character.
+    at = body.find("\n---", first.end())
+    while at >= 0:
+        closing = _FENCE.match(body, at + 1)
+        if closing is not None:
+            return body[first.end() : closing.start()]
+        at = body.find("\n---", at + 1)
+    return None
 
 
 # A top-level ``secured:`` key: its value is never served, so it is cut from the text
@@ -402,7 +406,8 @@ def _build(data: dict, source: str, notes: _Notes) -> Article | Problem:
 
 def _text(value: object, notes: _Notes, where: str, limit: int) -> str | None:
     """:func:`clean.text`, noting when it had to remove characters the feeds cannot carry."""
-    if isinstance(value, str) and clean.ILLEGAL.search(value):
+    # Printable text holds none of ILLEGAL's characters: the cheaper test goes first.
+    if isinstance(value, str) and not value.isprintable() and clean.ILLEGAL.search(value):
         notes.add(f"{where} had control or non-text characters removed")
     return clean.text(value, limit=limit)
 
