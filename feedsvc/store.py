@@ -221,7 +221,11 @@ def parse_file(
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
             if not stat_module.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None, Problem(rel, "not a regular file"), False
-            raw = handle.read(max_bytes + 1)
+            # Sized from the scan: asking for max_bytes + 1 allocated a buffer of the
+            # limit's size for every file. A file that grew since is read on to the limit.
+            raw = handle.read(size + 1)
+            if len(raw) > size:
+                raw += handle.read(max_bytes + 1 - len(raw))
     except OSError as exc:
         return None, Problem(rel, f"cannot be read ({exc.strerror or type(exc).__name__})"), False
     if len(raw) > max_bytes:
