@@ -311,7 +311,10 @@ class Store:
                     _replace_timing(index, time.time(), time.perf_counter() - started)
                 )
             if changed or self._snapshot is None:
-                snapshot = self._publish(started, files=len(self._entries))
+                # Still paused: re-enabled before the index is built, the collector
+                # walked everything just loaded (1.3 of 1.7 CPU s of it at 100k).
+                with _collector_paused(first):
+                    snapshot = self._publish(started, files=len(self._entries))
                 self._save(snapshot)
                 return snapshot
             return self._snapshot
