@@ -446,7 +446,10 @@ class Store:
         # Fork server, not fork: the reloader may run beside server threads.
         chunk = max(200, len(jobs) // (self.workers * 8))
         batches = [jobs[i : i + chunk] for i in range(0, len(jobs), chunk)]
-        with ProcessPoolExecutor(self.workers, mp_context=get_context("forkserver")) as pool:
+        context = get_context("forkserver")
+        # Imported once in the fork server (when it starts), not again in each worker.
+        context.set_forkserver_preload(["__main__", __name__])
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
             limits = [self.max_file_bytes] * len(batches)
             for results in pool.map(_parse_batch_pickled, batches, limits):
                 yield from pickle.loads(results)  # noqa: S301 - from our own workers
