@@ -289,35 +289,34 @@ class Store:
 
     def refresh(self) -> Snapshot:
         """Bring the snapshot up to date with the folder; returns the current one."""
-        with self._lock:
-            started = time.perf_counter()
-            if not os.path.isdir(self.root):
-                return self._root_gone(started)
-            first = self._snapshot is None
-            try:
-                # A first load creates millions of objects without cycles; the cycle
-                # collector would walk them all many times over for nothing.
-                with _collector_paused(first):
-                    index = self._restore() if first else None
-                    changed = self._update_entries()
-            except OSError:  # the folder went while it was being read
-                return self._root_gone(started)
-            if self.root_missing:
-                log.warning("store folder %s is back", self.root)
-                self.root_missing = False
-            if index is not None and not changed:
-                self._saved_at = time.monotonic()
-                return self._install(
-                    _replace_timing(index, time.time(), time.perf_counter() - started)
-                )
-            if changed or self._snapshot is None:
-                # Still paused: re-enabled before the index is built, the collector
-                # walked everything just loaded (1.3 of 1.7 CPU s of it at 100k).
-                with _collector_paused(first):
-                    snapshot = self._publish(started, files=len(self._entries))
-                self._save(snapshot)
-                return snapshot
-            return self._snapshot
+        # A first load creates millions of objects without cycles; the cycle collector
+        # would walk them all many times over for nothing. The pause covers the index
+        # too: re-enabled before it, the collector's next runs walked everything just
+        # loaded while the index was built. (The second item is entered under the lock.)
+        with self._lock, _collector_paused(self._snapshot is None):
+            return self._refresh()
+
+    def _refresh(self) -> Snapshot:
+        started = time.perf_counter()
+        if not os.path.isdir(self.root):
+            return self._root_gone(started)
+        first = self._snapshot is None
+        try:
+            index = self._restore() if first else None
+            changed = self._update_entries()
+        except OSError:  # the folder went while it was being read
+            return self._root_gone(started)
+        if self.root_missing:
+            log.warning("store folder %s is back", self.root)
+            self.root_missing = False
+        if index is not None and not changed:
+            self._saved_at = time.monotonic()
+            return self._install(_replace_timing(index, time.time(), time.perf_counter() - started))
+        if changed or self._snapshot is None:
+            snapshot = self._publish(started, files=len(self._entries))
+            self._save(snapshot)
+            return snapshot
+        return self._snapshot
 
     def refresh_paths(self, paths: Iterable[str]) -> Snapshot:
         """Re-read just these files (e.g. from file events); anything else about the
