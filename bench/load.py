@@ -146,10 +146,11 @@ def main() -> None:
         flush=True,
     )
     for folder in args.folders:
-        rows = {}
-        for mode in modes:
-            runs = []
-            for _ in range(args.runs):
+        # Runs are interleaved (each round runs every mode once), so a burst of other
+        # work on a shared machine lands on all modes alike instead of on one.
+        runs: dict[str, list[dict]] = {mode: [] for mode in modes}
+        for _ in range(args.runs):
+            for mode in modes:
                 cache = ""
                 if mode in ("cold", "restart"):
                     cache = tempfile.mkdtemp(prefix="feedsvc-bench-cache-")
@@ -158,14 +159,17 @@ def main() -> None:
                     else:
                         shutil.rmtree(cache)
                         cache = ""
-                runs.append(measure(mode, folder, cache))
+                runs[mode].append(measure(mode, folder, cache))
                 if cache:
                     shutil.rmtree(cache, ignore_errors=True)
-            rows[mode] = {
-                key: statistics.median(run[key] for run in runs)
-                for key in runs[0]
-                if isinstance(runs[0][key], int | float)
+        rows = {
+            mode: {
+                key: statistics.median(run[key] for run in done)
+                for key in done[0]
+                if isinstance(done[0][key], int | float)
             }
+            for mode, done in runs.items()
+        }
         base = rows.get("yaml", {}).get("seconds")
         for mode, row in rows.items():
             per = row.get("rss_per_article")

@@ -168,9 +168,10 @@ def _read(raw: bytes, source: str) -> Article | Problem | tuple[Article, Problem
     notes = _Notes()
     # libyaml refuses the whole stream over one stray control character; the feeds
     # could not carry it anyway, so it goes and the rest is read.
-    front, removed = clean.ILLEGAL.subn("", front)
-    if removed:
-        notes.add(f"{removed} control or non-text characters removed")
+    if _may_hold_illegal(raw):
+        front, removed = clean.ILLEGAL.subn("", front)
+        if removed:
+            notes.add(f"{removed} control or non-text characters removed")
     try:
         data = _parse_yaml(front)
     except yaml.MarkedYAMLError as exc:
@@ -187,19 +188,41 @@ def _read(raw: bytes, source: str) -> Article | Problem | tuple[Article, Problem
     return article
 
 
+# clean.ILLEGAL's characters as UTF-8 (the decoder refuses surrogates): control
+# bytes, C1 controls and non-characters. Finding them in the bytes is a few times
+# cheaper than ILLEGAL over the decoded text, and almost every file has none.
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_C1_BYTES = re.compile(rb"\xc2[\x80-\x9f]")
+_NONCHARACTER_BYTES = re.compile(rb"\xef(?:\xb7[\x90-\xaf]|\xbf[\xbe\xbf])")
+
+
+def _may_hold_illegal(raw: bytes) -> bool:
+    """False only if the UTF-8 ``raw`` holds no character :data:`clean.ILLEGAL` matches."""
+    return (
+        len(raw.translate(None, _CONTROL_BYTES)) != len(raw)
+        or _C1_BYTES.search(raw) is not None
+        or _NONCHARACTER_BYTES.search(raw) is not None
+    )
+
+
 _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
 
 def front_matter(body: str) -> str | None:
     """The YAML between the opening and closing ``---`` lines, CRLF normalised."""
-    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in body:  # one scan instead of two copies for the usual LF-only file
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
     first = _FENCE.match(body)
     if first is None:
         return None
-    closing = _FENCE.search(body, first.end())
-    if closing is None:
-        return None
-    return body[first.end() : closing.start()]
+    # The closing fence starts a line: look only where one does, not at every character.
+    at = body.find("\n---", first.end())
+    while at >= 0:
+        closing = _FENCE.match(body, at + 1)
+        if closing is not None:
+            return body[first.end() : closing.start()]
+        at = body.find("\n---", at + 1)
+    return None
 
 
 # A top-level ``secured:`` key: its value is never served, so it is cut from the text
@@ -207,11 +230,30 @@ def front_matter(body: str) -> str | None:
 # extent is plain from the text is cut: a quoted scalar closed on its own line, a
 # base64-like plain scalar, or a block scalar; its indented continuation lines go
 # with it. Anything else is parsed whole and the key dropped afterwards.
+# The quantifiers are possessive: each part of the value can be read only one way,
+# so backtracking could never find another match, and a long value matched one
+# character per alternation was most of this step's cost.
 _SECURED = re.compile(
-    r"""^secured[ \t]*:[ \t]*(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[A-Za-z0-9+/=;.-]*|[|>][-+0-9]*)"""
-    r"[ \t]*(?:#[^\n]*)?\n(?:[ \t][^\n]*\n|[ \t]*\n)*",
+    r"""^secured[ \t]*:[ \t]*(?:"(?:[^"\\\n]++|\\.)*+"|'(?:[^'\n]++|'')*+'|[A-Za-z0-9+/=;.-]*+|[|>][-+0-9]*+)"""
+    r"[ \t]*+(?:#[^\n]*+)?\n(?:[ \t][^\n]*+\n|[ \t]*+\n)*+",
     re.MULTILINE,
 )
+
+
+def _strip_secured(front: str) -> str:
+    """``front`` without its first :data:`_SECURED` match, as ``_SECURED.sub(count=1)``.
+
+    A match can only start where a line starts with ``secured``: found with
+    ``str.find`` and tried there, instead of trying the pattern at every character.
+    """
+    at = -1 if front.startswith("secured") else front.find("\nsecured")
+    while True:
+        match = _SECURED.match(front, at + 1)
+        if match is not None:
+            return front[: match.start()] + front[match.end() :]
+        at = front.find("\nsecured", at + 1)
+        if at < 0:
+            return front
 
 
 class _BoundedComposer(Composer):
@@ -310,7 +352,7 @@ class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):
 
 
 def _parse_yaml(front: str) -> object:
-    stripped = _SECURED.sub("", front + "\n", count=1)
+    stripped = _strip_secured(front + "\n")
     data = fastyaml.load(stripped, MAX_DEPTH, MAX_NODES)
     if isinstance(data, dict):
         data.pop("secured", None)
@@ -383,7 +425,8 @@ def _build(data: dict, source: str, notes: _Notes) -> Article | Problem:
 
 def _text(value: object, notes: _Notes, where: str, limit: int) -> str | None:
     """:func:`clean.text`, noting when it had to remove characters the feeds cannot carry."""
-    if isinstance(value, str) and clean.ILLEGAL.search(value):
+    # Printable text holds none of ILLEGAL's characters: the cheaper test goes first.
+    if isinstance(value, str) and not value.isprintable() and clean.ILLEGAL.search(value):
         notes.add(f"{where} had control or non-text characters removed")
     return clean.text(value, limit=limit)
 

@@ -15,6 +15,7 @@ file's result or its error message never depends on which path read it.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
@@ -44,9 +45,6 @@ _LINE = rf"(?> *(?:-[ ]+)*(?:{_KEY}:(?:[ ]+(?:{_STAMP}(?=\n)|{_SCALAR}))?|-|(?<=
 _SIMPLE = re.compile(rf"(?:{_LINE})*+")
 
 _KEY_STAMP = re.compile(rf": +({_STAMP})\n")
-# The indentation and dashes that open each line: every level of nesting takes at
-# least one of their characters, and every dash opens a sequence item.
-_PREFIX = re.compile(r"^[ -]*", re.MULTILINE)
 
 _constructor = SafeConstructor()
 
@@ -55,12 +53,38 @@ def within(text: str, max_depth: int, max_nodes: int) -> bool:
     """True if ``text`` (already a simple shape) surely nests less than ``max_depth``
     and holds fewer than ``max_nodes`` values. yaml_rs recurses without a limit and
     crashes the process on deep nesting, so anything near a bound goes to PyYAML,
-    whose composer enforces the bounds and names them."""
-    prefixes = _PREFIX.findall(text)
-    if max(map(len, prefixes), default=0) + 2 >= max_depth:
+    whose composer enforces the bounds and names them.
+
+    Every level of nesting takes at least one character of the indentation and
+    dashes that open a line, so no line may open with ``max_depth - 2`` of them. A
+    line holds at most a mapping, a key and a value, plus an item per dash; every
+    dash in the text is counted, which over-counts but needs no per-line pass.
+    """
+    run = max(max_depth - 2, 0)
+    deep = _DEEP.get(run)
+    if deep is None:
+        deep = _DEEP[run] = (re.compile(f"[ -]{{{run}}}"), re.compile(f"\n[ -]{{{run}}}"))
+    if deep[0].match(text) or deep[1].search(text):
         return False
-    # At most a mapping, a key and a value per line, plus an item per dash.
-    return 3 * len(prefixes) + sum(p.count("-") for p in prefixes) < max_nodes
+    return 3 * (text.count("\n") + 1) + text.count("-") < max_nodes
+
+
+_DEEP: dict[int, tuple[re.Pattern[str], re.Pattern[str]]] = {}
+
+
+def _stamp_exists(stamp: str) -> bool:
+    """True if PyYAML's timestamp constructor surely accepts ``stamp`` (a :data:`_STAMP`).
+
+    It raises only for a day or time of day that does not exist, or an offset of a
+    day or more; checked here from the fixed positions, at a fraction of its cost.
+    """
+    try:
+        datetime(int(stamp[:4]), int(stamp[5:7]), int(stamp[8:10]))
+    except ValueError:
+        return False
+    if int(stamp[11:13]) > 23 or int(stamp[14:16]) > 59 or int(stamp[17:19]) > 59:
+        return False
+    return stamp[-1] == "Z" or int(stamp[-5:-3]) * 60 + int(stamp[-2:]) < 24 * 60
 
 
 def load(text: str, max_depth: int, max_nodes: int) -> object | None:
@@ -79,6 +103,7 @@ def load(text: str, max_depth: int, max_nodes: int) -> object | None:
         return None
     for stamp in _KEY_STAMP.findall(text):
         # yaml_rs leaves a date-time that does not exist (a 31st of February, second
-        # 60) as text where PyYAML raises; PyYAML's own constructor decides.
-        _constructor.construct_yaml_timestamp(ScalarNode("tag:yaml.org,2002:timestamp", stamp))
+        # 60) as text where PyYAML raises; PyYAML's own constructor raises its error.
+        if not _stamp_exists(stamp):
+            _constructor.construct_yaml_timestamp(ScalarNode("tag:yaml.org,2002:timestamp", stamp))
     return data

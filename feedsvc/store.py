@@ -221,7 +221,11 @@ def parse_file(
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
             if not stat_module.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None, Problem(rel, "not a regular file"), False
-            raw = handle.read(max_bytes + 1)
+            # Sized from the scan: asking for max_bytes + 1 allocated a buffer of the
+            # limit's size for every file. A file that grew since is read on to the limit.
+            raw = handle.read(size + 1)
+            if len(raw) > size:
+                raw += handle.read(max_bytes + 1 - len(raw))
     except OSError as exc:
         return None, Problem(rel, f"cannot be read ({exc.strerror or type(exc).__name__})"), False
     if len(raw) > max_bytes:
@@ -285,32 +289,34 @@ class Store:
 
     def refresh(self) -> Snapshot:
         """Bring the snapshot up to date with the folder; returns the current one."""
-        with self._lock:
-            started = time.perf_counter()
-            if not os.path.isdir(self.root):
-                return self._root_gone(started)
-            first = self._snapshot is None
-            try:
-                # A first load creates millions of objects without cycles; the cycle
-                # collector would walk them all many times over for nothing.
-                with _collector_paused(first):
-                    index = self._restore() if first else None
-                    changed = self._update_entries()
-            except OSError:  # the folder went while it was being read
-                return self._root_gone(started)
-            if self.root_missing:
-                log.warning("store folder %s is back", self.root)
-                self.root_missing = False
-            if index is not None and not changed:
-                self._saved_at = time.monotonic()
-                return self._install(
-                    _replace_timing(index, time.time(), time.perf_counter() - started)
-                )
-            if changed or self._snapshot is None:
-                snapshot = self._publish(started, files=len(self._entries))
-                self._save(snapshot)
-                return snapshot
-            return self._snapshot
+        # A first load creates millions of objects without cycles; the cycle collector
+        # would walk them all many times over for nothing. The pause covers the index
+        # too: re-enabled before it, the collector's next runs walked everything just
+        # loaded while the index was built. (The second item is entered under the lock.)
+        with self._lock, _collector_paused(self._snapshot is None):
+            return self._refresh()
+
+    def _refresh(self) -> Snapshot:
+        started = time.perf_counter()
+        if not os.path.isdir(self.root):
+            return self._root_gone(started)
+        first = self._snapshot is None
+        try:
+            index = self._restore() if first else None
+            changed = self._update_entries()
+        except OSError:  # the folder went while it was being read
+            return self._root_gone(started)
+        if self.root_missing:
+            log.warning("store folder %s is back", self.root)
+            self.root_missing = False
+        if index is not None and not changed:
+            self._saved_at = time.monotonic()
+            return self._install(_replace_timing(index, time.time(), time.perf_counter() - started))
+        if changed or self._snapshot is None:
+            snapshot = self._publish(started, files=len(self._entries))
+            self._save(snapshot)
+            return snapshot
+        return self._snapshot
 
     def refresh_paths(self, paths: Iterable[str]) -> Snapshot:
         """Re-read just these files (e.g. from file events); anything else about the
@@ -439,7 +445,10 @@ class Store:
         # Fork server, not fork: the reloader may run beside server threads.
         chunk = max(200, len(jobs) // (self.workers * 8))
         batches = [jobs[i : i + chunk] for i in range(0, len(jobs), chunk)]
-        with ProcessPoolExecutor(self.workers, mp_context=get_context("forkserver")) as pool:
+        context = get_context("forkserver")
+        # Imported once in the fork server (when it starts), not again in each worker.
+        context.set_forkserver_preload(["__main__", __name__])
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
             limits = [self.max_file_bytes] * len(batches)
             for results in pool.map(_parse_batch_pickled, batches, limits):
                 yield from pickle.loads(results)  # noqa: S301 - from our own workers
