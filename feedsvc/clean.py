@@ -48,7 +48,7 @@ def text(value: object, limit: int = 10_000) -> str | None:
 # the checks would pass it unchanged, so it is returned as it is. Most URLs are these,
 # and the full path cost ~5 us each. Group 1 is the path, as ``urlsplit`` reads it.
 _PLAIN_URL = re.compile(
-    r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~-]+"
+    r"https?://[A-Za-z0-9._~-]+"
     r"(/[A-Za-z0-9._~%/:=&+!$,;'@()*-]*)?(?:[?#][A-Za-z0-9._~%/:=&?#+!$,;'@()*-]*)?"
 )
 
@@ -70,6 +70,8 @@ def url(value: object) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not host:
         return None
+    # Schemes are case-insensitive, but readers and validators look for "http".
+    value = parts.scheme.lower() + value[len(parts.scheme) :]
     if not host.isascii():
         # An internationalised host goes out in its ASCII (punycode) form: percent-
         # escaping it, as the path is below, would make it a different, invalid host.
