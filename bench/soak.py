@@ -413,7 +413,8 @@ def main() -> int:
         must_be_zero["5xx responses to wrk"] = int(wrk_5xx[0].split()[-1]) if wrk_5xx else -1
     print(f"soak: {elapsed:.0f} s, {args.connections} connections ({args.processes} processes),")
     print(
-        f"  gunicorn {args.workers} workers x {args.threads} threads, reload every {args.reload} s"
+        f"  gunicorn {args.workers} workers x {args.threads} threads, file events"
+        f" (FEEDSVC_WATCH), else a scan every {args.reload} s"
     )
     print(f"requests served: {totals['requests']} ({totals['requests'] / elapsed:.0f}/s)")
     print("responses by status: " + ", ".join(f"{k[7:]}: {v}" for k, v in statuses.items()))
