@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import io
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +14,7 @@ import pytest
 import yaml
 from werkzeug.serving import make_server
 
-from feedsvc import create_app
+from feedsvc import create_app, logs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "content"
@@ -118,3 +120,21 @@ def run_server(app, timeout: float = 10.0) -> Iterator[str]:
 def serve():
     """``with serve(app) as base_url:`` runs a real HTTP server for the block."""
     return run_server
+
+
+@contextmanager
+def json_log(level: int = logging.DEBUG) -> Iterator[io.StringIO]:
+    """What feedsvc's loggers write, through the production JSON formatter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.formatter())
+    handler.addFilter(logs.RequestIdFilter())
+    logger = logging.getLogger("feedsvc")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(level)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
 import time
 
 import pytest
-from conftest import SAMPLE, article
+from conftest import SAMPLE, article, json_log
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from feedsvc import create_app, logs
+from feedsvc import create_app
 from feedsvc.fastpath import FastPath
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -276,24 +275,15 @@ def test_the_reloader_is_kept_running_by_fast_path_requests(app, monkeypatch):
 
 @pytest.fixture
 def log_lines():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.formatter())
-    handler.addFilter(logs.RequestIdFilter())
-    logger = logging.getLogger("feedsvc")
-    logger.addHandler(handler)
-    old_level = logger.level
-    logger.setLevel(logging.INFO)
+    with json_log(logging.INFO) as stream:
 
-    def read() -> list[list]:
-        lines = stream.getvalue().splitlines()
-        stream.seek(0)
-        stream.truncate()
-        return [json.loads(line, object_pairs_hook=list) for line in lines]
+        def read() -> list[list]:
+            lines = stream.getvalue().splitlines()
+            stream.seek(0)
+            stream.truncate()
+            return [json.loads(line, object_pairs_hook=list) for line in lines]
 
-    yield read
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
+        yield read
 
 
 @pytest.mark.parametrize(

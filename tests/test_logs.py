@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import logging.config
 import os
 
 import pytest
-from conftest import article
+from conftest import article, json_log
 
 from feedsvc import logs
 
@@ -17,17 +16,8 @@ from feedsvc import logs
 @pytest.fixture
 def log_stream():
     """Records of feedsvc's loggers, formatted by the production JSON formatter."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.formatter())
-    handler.addFilter(logs.RequestIdFilter())
-    logger = logging.getLogger("feedsvc")
-    logger.addHandler(handler)
-    old_level = logger.level
-    logger.setLevel(logging.DEBUG)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
+    with json_log() as stream:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
 def requests_logged(lines: list[dict]) -> list[dict]:
