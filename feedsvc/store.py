@@ -691,14 +691,15 @@ class Reloader:
         # The first round scans at once: it catches whatever changed between the
         # initial load and the watch being set up, whose events nobody saw.
         woke = False
-        spent = 0.0
+        idle_until = 0.0
         while not self._stopped:
             if woke:
-                # Let a burst of events settle, and stay idle at least as long as the
-                # last refresh took: a stream of edits then costs at most half a core
+                # Let a burst of events settle, and after a refresh stay idle at least
+                # as long as it took: a stream of edits then costs at most half a core
                 # (and the render cache at most one invalidation per refresh time),
-                # however large the store.
-                time.sleep(max(_SETTLE, spent))
+                # however large the store, while an edit after a quiet spell waits
+                # only the settle time.
+                time.sleep(max(_SETTLE, idle_until - time.perf_counter()))
                 self._wake.clear()
                 with self._lock:
                     changed, self._changed = self._changed, set()
@@ -710,7 +711,8 @@ class Reloader:
                     self.store.refresh()
             except Exception:  # noqa: BLE001 - keep the last snapshot and try again
                 log.exception("store refresh failed; serving the last snapshot")
-            spent = time.perf_counter() - started
+            ended = time.perf_counter()
+            idle_until = ended + (ended - started)
             woke = self._wake.wait(period)
 
     def _start_watching(self) -> bool:
