@@ -116,3 +116,33 @@ def test_build_takes_the_base_url_from_the_environment(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert b"https://cdn.example.net/feed.rss" in (tmp_path / "feed.rss").read_bytes()
+
+
+def test_a_terminal_sees_a_progress_bar_and_a_summary(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    controller, terminal = os.openpty()
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "feedsvc.cli", "build", str(out)]
+    command += ["--content", str(SAMPLE), "--base-url", BASE]
+    try:
+        done = subprocess.run(command, stderr=terminal, stdout=subprocess.DEVNULL, timeout=120)
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    assert done.returncode == 0
+    text = shown.decode()
+    assert "Exporting" in text
+    files = sum(1 for p in out.rglob("*") if p.is_file() and p.suffix != ".gz")
+    assert f"{files} files" in text and f"0/{files}" in text
