@@ -14,13 +14,11 @@ and a lock it held would stay held in them.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from .store import Store
+from .store import PerProcessThread, Store
 
 log = logging.getLogger("feedsvc.health")
 
@@ -80,17 +78,11 @@ class Loader:
 
     def __init__(self, store: Store):
         self.store = store
-        self._pid = 0
-        self._lock = threading.Lock()
+        self._thread = PerProcessThread(self._load, "feedsvc-loader")
 
     def ensure_started(self) -> None:
-        if self._pid == os.getpid() or self.store.ready:
-            return
-        with self._lock:
-            if self._pid == os.getpid():
-                return
-            self._pid = os.getpid()
-            threading.Thread(target=self._load, name="feedsvc-loader", daemon=True).start()
+        if not self.store.ready:
+            self._thread.start()
 
     def _load(self) -> None:
         try:

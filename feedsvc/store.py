@@ -643,6 +643,29 @@ def build_snapshot(
     )
 
 
+class PerProcessThread:
+    """Runs ``target`` in a daemon thread at most once per process.
+
+    Threads do not cross ``fork``, so a forking server's workers each start their
+    own on first use; the check is cheap enough for every request.
+    """
+
+    def __init__(self, target: Callable[[], None], name: str):
+        self._target = target
+        self._name = name
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            threading.Thread(target=self._target, name=self._name, daemon=True).start()
+
+
 # File events worth a look: watchdog also reports opens and reads, which the store's
 # own parsing would cause, and which change nothing.
 _WRITE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
@@ -669,21 +692,19 @@ class Reloader:
     watch: bool = True
     rescan_interval: float = 60.0
     watching: bool = field(default=False, init=False)  # file events are arriving
-    _pid: int = field(default=0, init=False)
+    _thread: PerProcessThread = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
     _changed: set[str | None] = field(default_factory=set, init=False)  # None: scan all
     _observer: object = field(default=None, init=False)
     _stopped: bool = field(default=False, init=False)
 
+    def __post_init__(self) -> None:
+        self._thread = PerProcessThread(self._run, "feedsvc-reloader")
+
     def ensure_running(self) -> None:
-        if self._pid == os.getpid() or self.interval <= 0:
-            return
-        with self._lock:
-            if self._pid == os.getpid():
-                return
-            self._pid = os.getpid()
-            threading.Thread(target=self._run, name="feedsvc-reloader", daemon=True).start()
+        if self.interval > 0:
+            self._thread.start()
 
     def _run(self) -> None:
         self.watching = self.watch and self._start_watching()
