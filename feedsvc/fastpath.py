@@ -130,7 +130,7 @@ class FastPath:
             return None
         if "HTTP_TRANSFER_ENCODING" in environ:
             return None
-        if _navigation(environ) and negotiation.prefers_html(environ.get("HTTP_ACCEPT")):
+        if negotiation.wants_page(environ):
             return None  # the HTML page, from Flask
         base_url = self._base_url(environ)
         if base_url is None or not self.store.ready:
@@ -263,11 +263,6 @@ class FastPath:
         if self._date[0] != second:
             self._date = (second, http_date(second))
         return self._date[1]
-
-
-def _navigation(environ: dict) -> bool:
-    dest = environ.get("HTTP_SEC_FETCH_DEST")
-    return dest is not None and dest.strip().lower() == "document"
 
 
 def _unmodified(inm: str | None, ims: str | None, etag: str, last_modified: str) -> bool:

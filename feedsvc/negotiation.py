@@ -33,8 +33,8 @@ Responses from feed URLs carry ``Vary`` on both headers so caches keep the two a
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
-from flask import Request, Response
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
@@ -51,11 +51,14 @@ FEED_TYPES = (
 VARY = ("Accept", "Sec-Fetch-Dest")
 
 
-def wants_page(request: Request) -> bool:
-    """True when a browser navigates to a feed URL and would rather have HTML."""
-    if request.headers.get("Sec-Fetch-Dest", "").strip().lower() != "document":
+def wants_page(environ: Mapping[str, str]) -> bool:
+    """True when a browser navigates to a feed URL and would rather have HTML.
+
+    Takes the WSGI environ, so the fast path below Flask asks the same question.
+    """
+    if environ.get("HTTP_SEC_FETCH_DEST", "").strip().lower() != "document":
         return False
-    return prefers_html(request.headers.get("Accept"))
+    return prefers_html(environ.get("HTTP_ACCEPT"))
 
 
 @functools.lru_cache(maxsize=256)
@@ -67,8 +70,3 @@ def prefers_html(accept_header: str | None) -> bool:
     accept = parse_accept_header(accept_header, MIMEAccept)
     html = accept.quality("text/html")
     return html > 0 and all(html > accept.quality(kind) for kind in FEED_TYPES)
-
-
-def vary(response: Response) -> Response:
-    response.vary.update(VARY)
-    return response

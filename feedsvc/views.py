@@ -86,8 +86,8 @@ def feed_response(group: Group, fmt: str) -> Response:
     page = FeedPage(site(), group, fmt, limit, number)
     if not page.exists:
         abort(404, "No such page of this feed.")
-    if negotiation.wants_page(request):
-        return negotiation.vary(pages.feed_in_browser(page))
+    if negotiation.wants_page(request.environ):
+        return pages.feed_in_browser(page)
     key = cache_key(group, fmt, limit, number, page.site)
     rendered, hit = render_cache().get(key, lambda: _render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
@@ -142,7 +142,7 @@ def _fixed_headers(config) -> tuple[tuple[str, str], ...]:
         control.stale_while_revalidate = key[1]
         control.stale_if_error = key[2]
         cached = _FIXED[key] = (
-            # What negotiation.vary() would add, set in the same order at once.
+            # Feed URLs answer a page or the feed by these headers (negotiation.py).
             ("Vary", ", ".join(("Accept-Encoding", *negotiation.VARY))),
             ("Cache-Control", control.to_header()),
             ("Access-Control-Allow-Origin", "*"),
