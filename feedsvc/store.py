@@ -161,21 +161,30 @@ def scan(root: str, rejected: list[Problem] | None = None) -> Iterator[_FileStat
                     continue
                 if not is_article_name(name):
                     continue
-                rel = prefix + name
-                if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if os.path.commonpath([real_root, target]) != real_root:
-                        if rejected is not None:
-                            rejected.append(Problem(rel, "symbolic link to outside the store"))
-                        continue
-                st = entry.stat()
-            except (OSError, ValueError):
+                is_link = entry.is_symlink()
+            except OSError:
                 continue
-            if not stat_module.S_ISREG(st.st_mode):  # regular files only
-                if rejected is not None:
-                    rejected.append(Problem(rel, "not a regular file"))
-                continue
-            yield _FileStat(entry.path, rel, st.st_size, st.st_mtime_ns)
+            found = _examine(real_root, entry.path, prefix + name, is_link, entry.stat)
+            if isinstance(found, _FileStat):
+                yield found
+            elif found is not None and rejected is not None:
+                rejected.append(found)
+
+
+def _examine(
+    real_root: str, path: str, rel: str, is_link: bool, stat: Callable[[], os.stat_result]
+) -> _FileStat | Problem | None:
+    """One article-named file: its stat, a Problem if it is not to be read (a link out
+    of the store, a FIFO), or None if it went away."""
+    try:
+        if is_link and os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
+            return Problem(rel, "symbolic link to outside the store")
+        st = stat()
+    except (OSError, ValueError):
+        return None
+    if not stat_module.S_ISREG(st.st_mode):  # regular files only
+        return Problem(rel, "not a regular file")
+    return _FileStat(path, rel, st.st_size, st.st_mtime_ns)
 
 
 def _relative(root: str, path: str) -> str | None:
@@ -187,22 +196,11 @@ def _relative(root: str, path: str) -> str | None:
     return rel
 
 
-def _stat_one(root: str, path: str, rel: str) -> _FileStat | None:
-    """What :func:`scan` would say of one file: its stat, or None if it is not an article."""
+def _stat_one(real_root: str, path: str, rel: str) -> _FileStat | Problem | None:
+    """What :func:`scan` would say of one file, or None if it is not an article."""
     if not is_article_name(os.path.basename(path)):
         return None
-    try:
-        if os.path.islink(path):
-            real_root = os.path.realpath(root)
-            target = os.path.realpath(path)
-            if os.path.commonpath([real_root, target]) != real_root:
-                return None
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if not stat_module.S_ISREG(st.st_mode):
-        return None
-    return _FileStat(path, rel, st.st_size, st.st_mtime_ns)
+    return _examine(real_root, path, rel, os.path.islink(path), lambda: os.stat(path))
 
 
 def parse_file(
@@ -276,6 +274,7 @@ class Store:
         # Called with each newly published snapshot, inside the refresh (metrics use it).
         self.listeners: list[Callable[[Snapshot], None]] = []
         self._parsed_here = False  # a parse ran in this process, not in pool workers
+        self._unsaved = False  # the cache file is behind the snapshot
 
     @property
     def snapshot(self) -> Snapshot:
@@ -323,6 +322,8 @@ class Store:
             snapshot = self._publish(started, files=len(self._entries))
             self._save(snapshot)
             return snapshot
+        if self._unsaved:
+            self._save(self._snapshot)
         return self._snapshot
 
     def refresh_paths(self, paths: Iterable[str]) -> Snapshot:
@@ -332,30 +333,48 @@ class Store:
             if self._snapshot is not None and not self.root_missing:
                 started = time.perf_counter()
                 if self._update_paths(paths):
-                    return self._publish(started, files=len(self._entries))
+                    snapshot = self._publish(started, files=len(self._entries))
+                    self._save(snapshot)
+                    return snapshot
                 return self._snapshot
         return self.refresh()
 
     def _update_paths(self, paths: Iterable[str]) -> bool:
         todo: list[_FileStat] = []
-        gone = False
+        gone = refused = False
+        real_root = os.path.realpath(self.root)
         for path in set(paths):
             rel = _relative(self.root, path)
             if rel is None:
                 continue
-            stat = _stat_one(self.root, path, rel)
-            old = self._entries.get(rel)
-            if stat is None:
-                if old is not None:
-                    del self._entries[rel]
-                    gone = True
-            elif old is None or old.size != stat.size or old.mtime_ns != stat.mtime_ns:
-                todo.append(stat)
+            found = _stat_one(real_root, path, rel)
+            if isinstance(found, Problem):
+                refused |= self._refuse(found)
+            elif found is None:
+                gone |= self._entries.pop(rel, None) is not None
+            elif self._stale(found):
+                todo.append(found)
+        return bool(self._reparse(todo) or gone or refused)
+
+    def _stale(self, stat: _FileStat) -> bool:
+        old = self._entries.get(stat.rel)
+        return old is None or old.size != stat.size or old.mtime_ns != stat.mtime_ns
+
+    def _reparse(self, todo: list[_FileStat]) -> int:
+        """Parse and remember these files; how many now give a different result."""
         self.parsed_files = len(todo)
-        reread = 0
-        for stat, (article, problem, complete) in zip(todo, self._parse(todo), strict=True):
-            reread += self._remember(stat, article, problem, complete)
-        return bool(reread or gone)
+        results = zip(todo, self._parse(todo), strict=True)
+        return sum(self._remember(stat, *result) for stat, result in results)
+
+    def _refuse(self, problem: Problem) -> bool:
+        """Record a file that is not read at all; True if that is news."""
+        old = self._entries.get(problem.source)
+        if old is not None and old.problem == problem:
+            return False
+        # Not read at all, so no last good version is kept either.
+        self._entries.pop(problem.source, None)
+        self._remember(_FileStat("", problem.source, -1, -1), None, problem, True)
+        return True
 
     def _restore(self) -> Snapshot | None:
         """Take the entries (and, if nothing changed since, the index) from the cache file."""
@@ -383,12 +402,16 @@ class Store:
         )
 
     def _save(self, snapshot: Snapshot) -> None:
+        """Write the cache file, at most every SAVE_INTERVAL; a skipped save is made
+        by a later refresh, changed or not."""
         now = time.monotonic()
-        if self.cache_file is None or (
-            self._saved_at is not None and now - self._saved_at < SAVE_INTERVAL
-        ):
+        if self.cache_file is None:
+            return
+        if self._saved_at is not None and now - self._saved_at < SAVE_INTERVAL:
+            self._unsaved = True
             return
         self._saved_at = now
+        self._unsaved = False
         index = (
             snapshot.everything,
             dict(snapshot.topics),
@@ -420,8 +443,7 @@ class Store:
         rejected: list[Problem] = []
         for stat in scan(self.root, rejected):
             seen.add(stat.rel)
-            old = self._entries.get(stat.rel)
-            if old is None or old.size != stat.size or old.mtime_ns != stat.mtime_ns:
+            if self._stale(stat):
                 todo.append(stat)
         if not os.path.isdir(self.root):
             # Gone mid-scan: what was seen is partial, so change nothing.
@@ -429,20 +451,11 @@ class Store:
         refused = 0
         for problem in rejected:
             seen.add(problem.source)
-            old = self._entries.get(problem.source)
-            if old is None or old.problem != problem:
-                # Not read at all, so no last good version is kept either.
-                self._entries.pop(problem.source, None)
-                self._remember(_FileStat("", problem.source, -1, -1), None, problem, True)
-                refused += 1
+            refused += self._refuse(problem)
         gone = self._entries.keys() - seen
         for rel in gone:
             del self._entries[rel]
-        self.parsed_files = len(todo)
-        reread = 0
-        for stat, (article, problem, complete) in zip(todo, self._parse(todo), strict=True):
-            reread += self._remember(stat, article, problem, complete)
-        return bool(reread or gone or refused)
+        return bool(self._reparse(todo) or gone or refused)
 
     def _parse(self, todo: list[_FileStat]) -> Iterator[tuple]:
         jobs = [(s.path, s.rel, s.size) for s in todo]

@@ -160,6 +160,25 @@ def test_links_leaving_the_store_are_not_followed(store_dir, tmp_path):
     assert [a.source for a in load(store_dir).articles] == ["inside.txt"]
 
 
+def test_a_file_event_on_a_link_out_of_the_store_reads_it_as_a_scan_does(store_dir, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("---\ntitle: Outside\n---\n")
+    store_dir.add("inside.txt", article())
+    link = store_dir.root / "link.txt"
+    os.symlink(outside, link)
+    store = Store(str(store_dir.root), workers=1)
+    scanned = store.refresh()
+    assert [p.source for p in scanned.problems] == ["link.txt"]
+    assert store.refresh_paths([str(link)]) is scanned  # nothing new: same snapshot
+    fifo = store_dir.root / "pipe.txt"
+    os.mkfifo(fifo)
+    after = store.refresh_paths([str(fifo)])
+    assert sorted(p.reason for p in after.problems) == [
+        "not a regular file",
+        "symbolic link to outside the store",
+    ]
+
+
 def test_oversized_files_are_skipped(store_dir):
     store_dir.add("big.txt", article(excerpt="x" * 5000))
     snapshot = Store(str(store_dir.root), max_file_bytes=1000, workers=1).refresh()

@@ -10,6 +10,7 @@ import pytest
 from conftest import article
 
 from feedsvc import persist
+from feedsvc import store as store_module
 from feedsvc.store import Store
 
 
@@ -116,3 +117,18 @@ def test_a_restart_from_the_cache_tells_the_listeners(store_dir, cache_dir):
     snapshot = store.refresh()
     assert store.parsed_files == 0
     assert seen == [snapshot] and len(snapshot.articles) == 3
+
+
+def test_edits_seen_through_file_events_reach_the_cache(store_dir, cache_dir, monkeypatch):
+    fill(store_dir)
+    store = start(store_dir, cache_dir)
+    monkeypatch.setattr(store_module, "SAVE_INTERVAL", 3600.0)
+    path = store_dir.add("1.txt", article(webUrl="https://n.example.com/1", title="Edited"))
+    os.utime(path, ns=(1, 1))
+    store.refresh_paths([str(path)])  # saved too recently: left for a later refresh
+    monkeypatch.setattr(store_module, "SAVE_INTERVAL", 0.0)
+    store.refresh()  # nothing new in the folder, but the cache file is behind
+    restarted = start(store_dir, cache_dir)
+    assert restarted.parsed_files == 0
+    titles = {a.url.rsplit("/", 1)[1]: a.title for a in restarted.snapshot.articles}
+    assert titles["1"] == "Edited"
