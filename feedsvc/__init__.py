@@ -17,10 +17,9 @@ def create_app(config: Mapping | None = None):
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from . import cache, errors, fastpath, pages, security, store, views
-    from .config import apply_defaults, coerce
+    from .config import coerce
 
     app = Flask(__name__)
-    apply_defaults(app.config)
     app.config.from_prefixed_env("FEEDSVC")
     if config:
         app.config.from_mapping(config)

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from . import config
 from .articles import printable
 from .store import Store
 
@@ -56,7 +57,7 @@ def serve(content: str | None, host: str | None, port: int | None, workers: int 
 @click.option(
     "--max-file-bytes",
     type=int,
-    default=1 << 20,
+    default=config.default("MAX_FILE_BYTES"),
     show_default=True,
     envvar="FEEDSVC_MAX_FILE_BYTES",
     help="Same limit as the service (FEEDSVC_MAX_FILE_BYTES).",
@@ -67,12 +68,12 @@ def check(folder: str | None, as_json: bool, max_file_bytes: int) -> None:
     Files that are served with something dropped (a bad image URL, say) are listed
     as warnings and do not change the exit status.
     """
-    folder = folder or os.environ.get("FEEDSVC_CONTENT_DIR", "content")
+    folder = folder or os.environ.get("FEEDSVC_CONTENT_DIR", config.default("CONTENT_DIR"))
     if not os.path.isdir(folder):
         raise click.UsageError(f"{folder} is not a folder")
     logging.getLogger("feedsvc").setLevel(logging.ERROR)  # the report below says it all
     snapshot = Store(folder, max_file_bytes=max_file_bytes).refresh()
-    skipped = [p for p in snapshot.problems if p.skipped]
+    skipped = snapshot.skipped
     if as_json:
         report = {
             "folder": folder,

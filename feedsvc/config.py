@@ -102,13 +102,14 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def apply_defaults(config: MutableMapping) -> None:
-    for setting in SETTINGS:
-        config.setdefault(setting.name, setting.default)
+def default(name: str) -> object:
+    """A setting's default, for tools that read the store without the app."""
+    return next(setting.default for setting in SETTINGS if setting.name == name)
 
 
 def coerce(config: MutableMapping) -> None:
-    """Give every setting its declared type, or fail at start-up with the setting's name."""
+    """Fill in defaults and give every setting its declared type, or fail at start-up
+    with the setting's name."""
     for setting in SETTINGS:
         value = config.get(setting.name, setting.default)
         try:

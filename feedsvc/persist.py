@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import functools
 import hashlib
 import io
 import logging
@@ -37,6 +38,7 @@ MAGIC = b"feedsvc-store-cache 1\n"
 _CODE = ("articles.py", "clean.py", "fastyaml.py", "slugs.py", "store.py", "persist.py")
 
 
+@functools.cache
 def code_key() -> bytes:
     """What the cached results depend on besides the files: the code that made them."""
     digest = hashlib.blake2b(digest_size=16)
