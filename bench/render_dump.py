@@ -41,7 +41,7 @@ def main() -> None:
     count = 0
     for folder in args.folders:
         snapshot = Store(folder, workers=1).refresh()
-        groups = [snapshot.everything, *snapshot.topics.values(), *snapshot.providers.values()]
+        groups = snapshot.groups
         # Folder names of stores may repeat (two "10k"s); a hash of the path keeps them apart.
         where = args.out / hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:12]
         where.mkdir(parents=True, exist_ok=True)

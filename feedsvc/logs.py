@@ -8,6 +8,7 @@ everything about a request across the proxy and the service.
 
 from __future__ import annotations
 
+import functools
 import logging
 import logging.config
 import re
@@ -118,9 +119,13 @@ def route_name() -> str:
     Unmatched paths share one name, so metrics and logs never grow a label per URL probed.
     """
     rule = request.url_rule
-    if rule is None:
-        return "unmatched"
-    return re.sub(r"<(?:[^<>:]+:)?([^<>:]+)>", r"<\1>", rule.rule)
+    return "unmatched" if rule is None else _route_of(rule.rule)
+
+
+@functools.cache
+def _route_of(rule: str) -> str:
+    # Once per URL rule, not per request: the app has a fixed handful of rules.
+    return re.sub(r"<(?:[^<>:]+:)?([^<>:]+)>", r"<\1>", rule)
 
 
 def init_app(app: Flask) -> None:

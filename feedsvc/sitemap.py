@@ -18,7 +18,7 @@ PathSource = Callable[[Snapshot], Iterable[str]]
 
 
 def feed_paths(snapshot: Snapshot) -> Iterator[str]:
-    groups = [snapshot.everything, *snapshot.topics.values(), *snapshot.providers.values()]
+    groups = snapshot.groups
     for group in groups:
         for fmt in FORMATS:
             yield feed_path(group, fmt)

@@ -100,6 +100,11 @@ class Snapshot:
         return self.everything.articles
 
     @property
+    def groups(self) -> list[Group]:
+        """Every feed: everything, then each topic, then each provider."""
+        return [self.everything, *self.topics.values(), *self.providers.values()]
+
+    @property
     def skipped(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.skipped)
 

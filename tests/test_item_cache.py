@@ -115,7 +115,7 @@ def test_the_cache_stays_within_its_bound():
 @pytest.mark.parametrize("folder", ["content", "tests/fixtures/hostile"])
 def test_reused_items_give_the_same_bytes_as_items_built_afresh(folder):
     snapshot = Store(folder, workers=1).refresh()
-    groups = [snapshot.everything, *snapshot.topics.values(), *snapshot.providers.values()]
+    groups = snapshot.groups
     pages = [
         FeedPage(site, group, fmt, limit)
         for site in (SITE_A, SITE_B)
@@ -133,7 +133,7 @@ def test_reused_items_give_the_same_bytes_as_items_built_afresh(folder):
 
 def test_threads_sharing_items_render_the_same_bytes():
     snapshot = Store("content", workers=1).refresh()
-    groups = [snapshot.everything, *snapshot.topics.values(), *snapshot.providers.values()]
+    groups = snapshot.groups
     pages = [
         FeedPage(site, g, fmt, 50) for site in (SITE_A, SITE_B) for g in groups for fmt in FORMATS
     ]
