@@ -83,6 +83,10 @@ class StoreDir:
         path.write_bytes(data)
         return path
 
+    def add_numbered(self, n: int, name: str | None = None, **fields) -> Path:
+        """Article number ``n``, at https://n.example.com/<n>, in ``<n>.txt``."""
+        return self.add(name or f"{n}.txt", article(webUrl=f"https://n.example.com/{n}", **fields))
+
     def app(self, **config):
         return create_app({"CONTENT_DIR": str(self.root), "RELOAD_INTERVAL": 0, **config})
 

@@ -257,9 +257,7 @@ def test_control_characters_are_stripped(store_dir, fmt):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_output_is_deterministic_across_app_instances(store_dir, fmt):
     for n in range(5):
-        store_dir.add(
-            f"{n}.txt", article(webUrl=f"https://n.example.com/{n}", topics=["AI", f"T{n}"])
-        )
+        store_dir.add_numbered(n, topics=["AI", f"T{n}"])
     first = store_dir.app().test_client().get(f"/feed.{fmt}")
     second = store_dir.app().test_client().get(f"/feed.{fmt}")
     assert first.data == second.data
@@ -274,9 +272,7 @@ def test_items_are_newest_first_with_stable_ties(store_dir):
         "2024-03-01T00:00:00Z",
     ]
     for n, date in enumerate(dates):
-        store_dir.add(
-            f"{n}.txt", article(webUrl=f"https://n.example.com/{n}", publishedDateTime=date)
-        )
+        store_dir.add_numbered(n, publishedDateTime=date)
     parsed = check_feed("json", store_dir.app().test_client().get("/feed.json").data)
     assert entry_ids("json", parsed) == [
         "https://n.example.com/2",
@@ -288,12 +284,7 @@ def test_items_are_newest_first_with_stable_ties(store_dir):
 
 def test_default_limit_is_50_and_limit_param_caps_items(store_dir):
     for n in range(60):
-        store_dir.add(
-            f"{n:02}.txt",
-            article(
-                webUrl=f"https://n.example.com/{n}", publishedDateTime=f"2024-01-01T00:{n:02}:00Z"
-            ),
-        )
+        store_dir.add_numbered(n, name=f"{n:02}.txt", publishedDateTime=f"2024-01-01T00:{n:02}:00Z")
     client = store_dir.app().test_client()
     assert len(check_feed("rss", client.get("/feed.rss").data).entries) == 50
     assert len(check_feed("atom", client.get("/feed.atom?limit=7").data).entries) == 7

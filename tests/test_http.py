@@ -132,12 +132,7 @@ def test_etags_agree_across_app_instances(store_dir):
 
 def test_pages_link_with_rfc5005_and_json_next_url(store_dir):
     for n in range(5):
-        store_dir.add(
-            f"{n}.txt",
-            article(
-                webUrl=f"https://n.example.com/{n}", publishedDateTime=f"2024-01-0{n + 1}T00:00:00Z"
-            ),
-        )
+        store_dir.add_numbered(n, publishedDateTime=f"2024-01-0{n + 1}T00:00:00Z")
     client = store_dir.app(BASE_URL="https://f.example").test_client()
     seen = []
     url = "/feed.json?limit=2"
@@ -195,9 +190,7 @@ def test_concurrent_requests_render_a_feed_once(store_dir, monkeypatch):
 def test_rss_renders_are_safe_under_threads(store_dir):
     """feedgen switches the process locale while formatting RSS dates."""
     for n in range(20):
-        store_dir.add(
-            f"{n}.txt", article(webUrl=f"https://n.example.com/{n}", topics=[f"Topic {n}"])
-        )
+        store_dir.add_numbered(n, topics=[f"Topic {n}"])
     app = store_dir.app()
     bodies: dict[str, set[bytes]] = {}
 
@@ -235,7 +228,7 @@ def test_edits_show_up_without_a_restart(store_dir):
 
 def test_render_cache_is_bounded_by_bytes(store_dir):
     for n in range(30):
-        store_dir.add(f"{n}.txt", article(webUrl=f"https://n.example.com/{n}", topics=[f"T{n}"]))
+        store_dir.add_numbered(n, topics=[f"T{n}"])
     app = store_dir.app(CACHE_MAX_BYTES=40_000)
     client = app.test_client()
     for n in range(30):

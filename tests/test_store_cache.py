@@ -29,9 +29,7 @@ def fill(store_dir, count=3):
     """Files written a while ago: one modified in the last second is read again anyway."""
     old = time.time_ns() - 60 * 10**9
     for i in range(count):
-        path = store_dir.add(
-            f"{i}.txt", article(webUrl=f"https://n.example.com/{i}", topics=[f"T{i}"])
-        )
+        path = store_dir.add_numbered(i, topics=[f"T{i}"])
         os.utime(path, ns=(old, old))
 
 
