@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import format_datetime
 
-from .feeds import FORMATS, FeedPage, Site, feed_path, group_path
+from .feeds import FORMATS, FeedPage, Site, feed_path, group_path, iso_date
 from .store import Group, Snapshot
 
 FORMAT_NAMES = {"rss": "RSS 2.0", "atom": "Atom 1.0", "json": "JSON Feed 1.1"}
@@ -67,10 +66,6 @@ def topics(snapshot: Snapshot, site: Site) -> list[Entry]:
 
 def providers(snapshot: Snapshot, site: Site) -> list[Entry]:
     return [Entry(g, site) for g in sorted(snapshot.providers.values(), key=_by_name)]
-
-
-def iso_date(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def _catalog_entry(entry: Entry) -> dict:

@@ -40,9 +40,9 @@ from typing import NamedTuple
 from werkzeug.http import http_date, is_resource_modified, quote_etag
 from werkzeug.wrappers import Request
 
-from . import logs, negotiation, views
+from . import logs, negotiation, security, views
 from .cache import Rendered
-from .feeds import DEFAULT_LIMIT, MAX_LIMIT
+from .feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage
 
 log = logging.getLogger("feedsvc.fastpath")
 
@@ -60,10 +60,6 @@ ROUTES = {
 _KINDS = {None: "all", "topics": "topic", "providers": "provider"}
 # Preconditions this path leaves to Flask (If-None-Match and If-Modified-Since it handles).
 _UNHANDLED = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")
-_SECURITY = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "strict-origin-when-cross-origin"),
-)
 _MAX_MEMO = 4096
 
 StartResponse = Callable[..., object]
@@ -140,11 +136,11 @@ class FastPath:
         group = self.store.snapshot.group(kind, slug or "")
         if group is None:
             return None
-        limit, number = params
-        if number != 1 and (number - 1) * limit >= len(group.articles):
-            return None  # no such page: Flask's 404
         config = self.config
-        key = views.cache_key(group, fmt, limit, number, views.site_of(config, base_url))
+        page = FeedPage(views.site_of(config, base_url), group, fmt, *params)
+        if not page.exists:
+            return None  # Flask's 404
+        key = views.cache_key(group, fmt, page.limit, page.page, page.site)
         rendered = self.cache.peek(key)
         if rendered is None:
             return None
@@ -162,7 +158,7 @@ class FastPath:
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if logs.SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
         headers = [*before, ("Date", self._now()), *after, ("X-Request-ID", request_id)]
-        headers += _SECURITY
+        headers += security.ALWAYS
 
         route = ROUTES[area]
         self.metrics.observe_feed(route, fmt, status, started)
@@ -204,7 +200,7 @@ class FastPath:
             values[second] = int(second_value)
         limit = values.get("limit", DEFAULT_LIMIT)
         number = values.get("page", 1)
-        if not (1 <= limit <= MAX_LIMIT and 1 <= number <= 100_000):
+        if not (1 <= limit <= MAX_LIMIT and 1 <= number <= MAX_PAGE):
             return None  # Flask's 400
         return limit, number
 

@@ -114,6 +114,7 @@ class FeedPage:
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_PAGE = 100_000
 
 
 def group_path(group: Group) -> str:
@@ -419,7 +420,8 @@ def _unique_links(links: list[dict[str, str]]) -> list[dict[str, str]]:
 # --- JSON Feed 1.1 (by hand, from the spec) -------------------------------------
 
 
-def _json_date(value: datetime) -> str:
+def iso_date(value: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as JSON Feed, the catalog and the pages write dates."""
     return value.isoformat().replace("+00:00", "Z")
 
 
@@ -438,8 +440,8 @@ def _json_item(article: Article, author: tuple[str, str]) -> dict:
         item["summary"] = article.excerpt
     if article.images:
         item["image"] = article.images[0].url
-    item["date_published"] = _json_date(article.published)
-    item["date_modified"] = _json_date(article.published)
+    item["date_published"] = iso_date(article.published)
+    item["date_modified"] = iso_date(article.published)
     item["authors"] = [author]
     if article.topics:
         item["tags"] = list(article.topics)

@@ -18,14 +18,14 @@ from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Flask, Response, request
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import directory, sitemap, views
 from .cache import Rendered
 from .directory import FORMAT_NAMES, FORMAT_TYPES, Entry
-from .feeds import FeedPage, feed_path, group_path
-from .store import Group, Snapshot
+from .feeds import FeedPage, Site, feed_path, group_path, iso_date
+from .store import Snapshot
 
 bp = Blueprint("pages", __name__)
 
@@ -60,7 +60,7 @@ def _day(value: datetime) -> str:
 
 
 _templates.filters["day"] = _day
-_templates.filters["iso"] = directory.iso_date
+_templates.filters["iso"] = iso_date
 _templates.globals.update(
     FORMAT_NAMES=FORMAT_NAMES,
     FORMAT_TYPES=FORMAT_TYPES,
@@ -82,20 +82,11 @@ def _html(template: str, **context) -> bytes:
     return _templates.get_template(template).render(**context).encode("utf-8")
 
 
-def _group(kind: str, slug: str) -> Group:
-    group = views.store().snapshot.group(kind, slug)
-    if group is None:
-        abort(404, f"No such {kind}.")
-    return group
-
-
 @bp.get("/")
 def home() -> Response:
-    snapshot = views.store().snapshot
-    site = views.site()
-    return _cached(
-        ("home", snapshot.generation, site),
-        lambda: _html(
+    return _directory(
+        "home",
+        lambda snapshot, site: _html(
             "home.html",
             site=site,
             main=Entry(snapshot.everything, site),
@@ -103,15 +94,26 @@ def home() -> Response:
             providers=directory.providers(snapshot, site),
             articles=snapshot.articles[:HOME_ARTICLES],
         ),
-        snapshot.everything.updated,
         HTML,
+    )
+
+
+def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: str) -> Response:
+    """A page about the whole store: cached per store generation and site."""
+    snapshot = views.store().snapshot
+    site = views.site()
+    return _cached(
+        (name, snapshot.generation, site),
+        lambda: build(snapshot, site),
+        snapshot.everything.updated,
+        mimetype,
     )
 
 
 @bp.get("/topics/<slug>/", defaults={"kind": "topic"})
 @bp.get("/providers/<slug>/", defaults={"kind": "provider"})
 def group_page(kind: str, slug: str) -> Response:
-    group = _group(kind, slug)
+    group = views.group_or_404(kind, slug)
     site = views.site()
     entry = Entry(group, site)
     return _cached(
@@ -132,7 +134,7 @@ def group_page(kind: str, slug: str) -> Response:
 @bp.get("/providers/<slug>/embed", defaults={"kind": "provider"})
 def embed_page(kind: str, slug: str) -> Response:
     """The feed's newest headlines for an iframe: no script, links open a new tab."""
-    group = _group(kind, slug)
+    group = views.group_or_404(kind, slug)
     limit = views.int_param(request.args, "limit", EMBED_DEFAULT, 1, EMBED_MAX)
     site = views.site()
     return _cached(
@@ -149,7 +151,7 @@ def feed_in_browser(page: FeedPage) -> Response:
     """The page a person sees on opening a feed URL in a browser (see :mod:`negotiation`)."""
     group = page.group
     return _cached(
-        ("feed", group.kind, group.slug, group.version, page.fmt, page.limit, page.page, page.site),
+        ("feed", *views.cache_key(group, page.fmt, page.limit, page.page, page.site)),
         lambda: _html(
             "feed.html",
             site=page.site,
@@ -164,26 +166,12 @@ def feed_in_browser(page: FeedPage) -> Response:
 
 @bp.get("/catalog.json")
 def catalog() -> Response:
-    snapshot = views.store().snapshot
-    site = views.site()
-    return _cached(
-        ("catalog", snapshot.generation, site),
-        lambda: directory.catalog_json(snapshot, site),
-        snapshot.everything.updated,
-        "application/json; charset=utf-8",
-    )
+    return _directory("catalog", directory.catalog_json, "application/json; charset=utf-8")
 
 
 @bp.get("/feeds.opml")
 def opml() -> Response:
-    snapshot = views.store().snapshot
-    site = views.site()
-    return _cached(
-        ("opml", snapshot.generation, site),
-        lambda: directory.opml(snapshot, site),
-        snapshot.everything.updated,
-        "text/x-opml; charset=utf-8",
-    )
+    return _directory("opml", directory.opml, "text/x-opml; charset=utf-8")
 
 
 @bp.get("/<any(" + ", ".join(f'"{name}"' for name in ASSETS) + "):name>")

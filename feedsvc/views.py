@@ -16,7 +16,7 @@ from werkzeug.http import http_date, parse_accept_header, quote_etag
 
 from . import feeds, negotiation, pages
 from .cache import RenderCache, Rendered
-from .feeds import DEFAULT_LIMIT, MAX_LIMIT, FeedPage, Site
+from .feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage, Site
 from .store import Group, Store
 
 bp = Blueprint("feeds", __name__)
@@ -66,23 +66,24 @@ def everything(fmt: str) -> Response:
 
 @bp.get(f"/topics/<slug>/feed.{FMT}")
 def topic(slug: str, fmt: str) -> Response:
-    group = store().snapshot.group("topic", slug)
-    if group is None:
-        abort(404, "No such topic.")
-    return feed_response(group, fmt)
+    return feed_response(group_or_404("topic", slug), fmt)
 
 
 @bp.get(f"/providers/<domain>/feed.{FMT}")
 def provider(domain: str, fmt: str) -> Response:
-    group = store().snapshot.group("provider", domain)
+    return feed_response(group_or_404("provider", domain), fmt)
+
+
+def group_or_404(kind: str, slug: str) -> Group:
+    group = store().snapshot.group(kind, slug)
     if group is None:
-        abort(404, "No such provider.")
-    return feed_response(group, fmt)
+        abort(404, f"No such {kind}.")
+    return group
 
 
 def feed_response(group: Group, fmt: str) -> Response:
     limit = int_param(request.args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    number = int_param(request.args, "page", 1, 1, 100_000)
+    number = int_param(request.args, "page", 1, 1, MAX_PAGE)
     page = FeedPage(site(), group, fmt, limit, number)
     if not page.exists:
         abort(404, "No such page of this feed.")

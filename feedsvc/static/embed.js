@@ -76,8 +76,10 @@
       var url = httpUrl(a.url, base);
       if (!url) continue;
       if (!src) src = url;
-      if (url.href === src.href && typeof a.title === "string") alt = a.title;
-      if (url.href === src.href) break;
+      if (url.href === src.href) {
+        if (typeof a.title === "string") alt = a.title;
+        break;
+      }
     }
     if (!src) return null;
     var img = el("img", "feedsvc-thumb");
