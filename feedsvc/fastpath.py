@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from werkzeug.http import http_date, is_resource_modified, quote_etag
+from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Request
 
 from . import logs, negotiation, security, views
@@ -59,7 +59,11 @@ ROUTES = {
 }
 _KINDS = {None: "all", "topics": "topic", "providers": "provider"}
 # Preconditions this path leaves to Flask (If-None-Match and If-Modified-Since it handles).
-_UNHANDLED = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")
+_UNHANDLED = tuple(
+    name
+    for name in views.CONDITIONAL
+    if name not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+)
 _MAX_MEMO = 4096
 
 StartResponse = Callable[..., object]
@@ -233,10 +237,9 @@ class FastPath:
         if templates is not None:
             return templates
         body = rendered.gzipped if use_gzip else rendered.body
-        etag = ("ETag", quote_etag(rendered.etag + ("-gz" if use_gzip else "")))
-        last_modified = ("Last-Modified", views._http_date(rendered.last_modified))
-        encoding = (("Content-Encoding", "gzip"),) if use_gzip else ()
-        validators = (*encoding, etag, last_modified, *fixed)
+        validators = views.validator_headers(rendered, use_gzip, self.config)
+        named = dict(validators)
+        etag = ("ETag", named["ETag"])
         entity = (("Content-Type", rendered.mimetype), ("Content-Length", str(len(body))))
         # No precondition: Date before the entity headers; make_conditional adds it after;
         # a 304 drops the entity headers, Last-Modified and Content-Encoding among them.
@@ -246,8 +249,8 @@ class FastPath:
             conditional=validators + entity,
             not_modified=(etag, *fixed),
             length=len(body),
-            etag=etag[1],
-            last_modified=last_modified[1],
+            etag=named["ETag"],
+            last_modified=named["Last-Modified"],
         )
         if len(self._headers) >= _MAX_MEMO:
             self._headers.clear()
