@@ -23,11 +23,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from conftest import front_matter  # noqa: E402
 from servers import get, gunicorn, metric_total, nginx, scrape  # noqa: E402
 
 MAX_AGE = 5
@@ -52,7 +51,7 @@ def write_store(folder: Path, count: int) -> None:
             "topics": [f"Topic {n % 11}", f"Topic {n % 5}"],
             "images": [{"url": f"https://cdn.example.com/{n}.jpg", "width": 640, "height": 360}],
         }
-        text = "---\n" + yaml.safe_dump(data, sort_keys=False) + "---\n"
+        text = front_matter(data)
         (folder / f"{n:06d}.md").write_text(text)
 
 

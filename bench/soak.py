@@ -33,7 +33,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,8 +40,13 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
 from lxml import etree
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import servers  # noqa: E402 - tests/servers.py starts gunicorn for the tests too
+from conftest import front_matter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
@@ -68,7 +72,7 @@ def article_text(n: int, version: int) -> str:
         "images": [{"url": f"https://cdn.{domain}/{n}.jpg", "width": 640, "height": 360}],
         "secured": "c2VjcmV0LXBheWxvYWQ=;bm9uY2U=",
     }
-    return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\nBody.\n"
+    return front_matter(data) + "Body.\n"
 
 
 def corrupt_payloads() -> list[bytes]:
@@ -138,38 +142,6 @@ def churn(store: Path, initial: int, deadline: float, edits, result, seed: int) 
             counts[action] += 1
         time.sleep(rng.uniform(0, 0.01))
     result.put((state, dict(counts)))
-
-
-# --- the server --------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(store: Path, port: int, args, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "GUNICORN_BIND": f"{HOST}:{port}",
-        "WEB_CONCURRENCY": str(args.workers),
-        "GUNICORN_THREADS": str(args.threads),
-        "FEEDSVC_CONTENT_DIR": str(store),
-        "FEEDSVC_RELOAD_INTERVAL": str(args.reload),
-    }
-    argv = [sys.executable, "-m", "gunicorn", "-c", "python:feedsvc.gunicorn_conf"]
-    with open(log, "wb") as out:
-        process = subprocess.Popen([*argv, "feedsvc.wsgi:app"], env=env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited:\n{log.read_text()}")
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), 1):
-            return process
-        time.sleep(0.05)
-    process.kill()
-    sys.exit("gunicorn did not start within 30 s")
 
 
 # --- the load ----------------------------------------------------------------------
@@ -337,13 +309,13 @@ def main() -> int:
     store, log = work / "store", work / "gunicorn.log"
     for n in range(args.articles):
         write(store / f"folder{n % 7}" / f"article-{n}.txt", article_text(n, 0).encode())
-    port = free_port()
-    server = start_gunicorn(store, port, args, log)
-    ctx = multiprocessing.get_context("spawn")
-    started = time.time()
-    deadline = started + args.seconds
-    edits, churn_result, load_out = ctx.Queue(), ctx.Queue(), ctx.Queue()
-    try:
+    env = {"GUNICORN_THREADS": str(args.threads), "FEEDSVC_RELOAD_INTERVAL": str(args.reload)}
+    with servers.gunicorn(store, log, workers=args.workers, env=env, timeout=30) as server:
+        port = server.port
+        ctx = multiprocessing.get_context("spawn")
+        started = time.time()
+        deadline = started + args.seconds
+        edits, churn_result, load_out = ctx.Queue(), ctx.Queue(), ctx.Queue()
         changer = ctx.Process(
             target=churn, args=(store, args.articles, deadline, edits, churn_result, 1)
         )
@@ -388,12 +360,6 @@ def main() -> int:
             url for url, title in valid.items() if url in served and served[url] != title
         )
         ghosts = sorted(url for url in served if url not in existing)
-    finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=15)
-        if server.poll() is None:
-            server.kill()
     server_log = log.read_text(errors="replace")
     tracebacks = server_log.count("Traceback")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import urllib.request
 from click.testing import CliRunner
 from conftest import SAMPLE, article
 from feedcheck import check_feed
+from servers import free_port
 
 from feedsvc.cli import main
 
@@ -41,12 +41,6 @@ def test_check_lists_skipped_files_with_reasons_and_fails(store_dir):
         ("sub/broken.txt", True),
         ("warn.txt", False),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_serve_runs_gunicorn_on_the_given_port(store_dir):
