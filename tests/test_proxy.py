@@ -5,6 +5,7 @@ bench/scaleout.py runs the same set-up by hand and adds the throughput measureme
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import time
@@ -109,3 +110,25 @@ def test_request_ids_pass_through_and_are_not_replayed_from_the_cache(deployment
         for n in range(3)
     ]
     assert ids == ["client-0", "client-1", "client-2"]
+
+
+BROWSER = {
+    "Sec-Fetch-Dest": "document",
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+}
+
+
+def test_the_cache_keeps_apart_what_vary_names(deployment):
+    proxy, _, _ = deployment
+    path = proxy.url + "/topics/ai/feed.json"
+    for _ in range(2):  # the second round comes from the cache
+        _, feed, feed_body = get(path, {"Accept": "text/html,*/*"})
+        _, page, page_body = get(path, BROWSER)
+        _, zipped, zipped_body = get(path, {"Accept-Encoding": "gzip"})
+        _, plain, plain_body = get(path)
+    assert feed["Content-Type"].startswith("application/feed+json") and feed_body == plain_body
+    assert page["Content-Type"].startswith("text/html") and b"<html" in page_body
+    assert zipped["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain
+    assert gzip.decompress(zipped_body) == plain_body
+    assert {feed["X-Cache-Status"], page["X-Cache-Status"], zipped["X-Cache-Status"]} == {"HIT"}
+    assert "Accept" in page["Vary"] and "Accept-Encoding" in plain["Vary"]  # still sent on
