@@ -173,6 +173,10 @@ _IMAGE_TYPES = {
 }
 
 
+def _type_of(path: str) -> str | None:
+    return _IMAGE_TYPES.get(splitext(path)[1].lower())
+
+
 def image_type(image_url: str) -> str:
     """The MIME type of an image URL, from its path or from a URL nested in its query.
 
@@ -182,14 +186,14 @@ def image_type(image_url: str) -> str:
     plain = _PLAIN_URL.fullmatch(image_url)
     if plain is not None:
         # The path without urlsplit; a type found there is the answer, as below.
-        found = _IMAGE_TYPES.get(splitext(plain.group(1) or "")[1].lower())
+        found = _type_of(plain.group(1) or "")
         if found:
             return found
     try:
         parts = urlsplit(image_url)
     except ValueError:
         return "image/jpeg"
-    found = _IMAGE_TYPES.get(splitext(parts.path)[1].lower())
+    found = _type_of(parts.path)
     if found:
         return found
     for _, nested in parse_qsl(parts.query):
@@ -198,7 +202,7 @@ def image_type(image_url: str) -> str:
                 nested_path = urlsplit(nested).path
             except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL after all
                 continue
-            found = _IMAGE_TYPES.get(splitext(nested_path)[1].lower())
+            found = _type_of(nested_path)
             if found:
                 return found
     return "image/jpeg"

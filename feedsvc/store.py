@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from types import MappingProxyType
@@ -322,7 +322,7 @@ class Store:
             self.root_missing = False
         if index is not None and not changed:
             self._saved_at = time.monotonic()
-            return self._install(_replace_timing(index, time.time(), time.perf_counter() - started))
+            return self._install(_timed(index, started))
         if changed or self._snapshot is None:
             snapshot = self._publish(started, files=len(self._entries))
             self._save(snapshot)
@@ -528,7 +528,7 @@ class Store:
         for problem in snapshot.problems:
             if problem not in known:
                 log.warning("Skipping %s: %s", printable(problem.source), problem.reason)
-        return self._install(_replace_timing(snapshot, time.time(), time.perf_counter() - started))
+        return self._install(_timed(snapshot, started))
 
     def _install(self, snapshot: Snapshot) -> Snapshot:
         """Make ``snapshot`` the one requests see, and tell the listeners."""
@@ -568,10 +568,9 @@ def _collector_paused(pause: bool) -> Iterator[None]:
             gc.enable()
 
 
-def _replace_timing(snapshot: Snapshot, loaded_at: float, seconds: float) -> Snapshot:
-    from dataclasses import replace
-
-    return replace(snapshot, loaded_at=loaded_at, load_seconds=seconds)
+def _timed(snapshot: Snapshot, started: float) -> Snapshot:
+    """``snapshot`` stamped with now and the time since ``started`` (a perf_counter)."""
+    return replace(snapshot, loaded_at=time.time(), load_seconds=time.perf_counter() - started)
 
 
 def _newest_first(article: Article) -> tuple:
