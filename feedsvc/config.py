@@ -91,6 +91,55 @@ SETTINGS: tuple[Setting, ...] = (
         "with the same headers, logs and metrics; false: every request goes through Flask.",
     ),
     Setting(
+        "WEBSUB_HUBS",
+        "",
+        str,
+        "WebSub hubs the feeds announce and notify, comma-separated; `self` is feedsvc's own "
+        "hub at /websub. Empty: no WebSub at all. Needs BASE_URL and WEBSUB_DIR.",
+    ),
+    Setting(
+        "WEBSUB_DIR",
+        "",
+        str,
+        "Folder for WebSub state: the hub's subscriptions (SQLite, websub.sqlite3) and the lock "
+        "that picks one process of the deployment to notify hubs and deliver.",
+    ),
+    Setting(
+        "WEBSUB_ALLOW_PRIVATE",
+        False,
+        bool,
+        "true: the hub also calls back loopback, private, link-local and multicast addresses "
+        "(tests, private networks). false: such callbacks are refused.",
+    ),
+    Setting(
+        "WEBSUB_LEASE_SECONDS",
+        864000,
+        int,
+        "Lease of a hub subscription when the subscriber asks for none (10 days).",
+    ),
+    Setting("WEBSUB_LEASE_MIN", 3600, int, "Shortest lease the hub grants, in seconds."),
+    Setting(
+        "WEBSUB_LEASE_MAX", 2592000, int, "Longest lease the hub grants, in seconds (30 days)."
+    ),
+    Setting(
+        "WEBSUB_CALLBACKS_PER_HOST",
+        100,
+        int,
+        "Most subscriptions (pending or active) the hub keeps for callbacks on one host.",
+    ),
+    Setting(
+        "WEBSUB_REQUESTS_PER_MINUTE",
+        60,
+        int,
+        "Subscription requests the hub takes from one client address per minute (per process).",
+    ),
+    Setting(
+        "WEBSUB_TIMEOUT",
+        5.0,
+        float,
+        "Seconds the hub gives one outgoing request (verification, delivery, notification).",
+    ),
+    Setting(
         "LOG_LEVEL", "INFO", str, "Level of feedsvc's JSON logs (DEBUG, INFO, WARNING, ERROR)."
     ),
     Setting(
