@@ -17,6 +17,7 @@ def create_app(config: Mapping | None = None):
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
+    from . import websub
     from .config import coerce
     from .content import store
     from .render import cache
@@ -32,6 +33,7 @@ def create_app(config: Mapping | None = None):
     errors.init_app(app)
     security.init_app(app)
     _init_operations(app)
+    websub.init_app(app)  # after metrics, whose registry it adds to
     app.register_blueprint(views.bp)
     pages.init_app(app)
     fastpath.install(app)  # inside ProxyFix, so forwarded hosts apply to it too

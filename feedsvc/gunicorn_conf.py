@@ -68,9 +68,11 @@ else:
 
 
 def post_worker_init(worker):
+    from feedsvc import websub
     from feedsvc.web.health import start_loading
 
     start_loading(worker.wsgi)
+    websub.start(worker.wsgi)  # every worker stands for WebSub leader; one wins
 
 
 def child_exit(server, worker):

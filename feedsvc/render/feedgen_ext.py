@@ -4,7 +4,8 @@
   every entry link (upstream issues #135 and #143), which would turn each enclosure
   into a second "alternate" link. This extension writes entry links whole.
 - ``media:title`` inside ``media:content``: feedgen's media extension has no title.
-- RFC 5005 paging links in RSS: feedgen writes only the ``self`` atom:link there.
+- RFC 5005 paging links and WebSub hub links in RSS: feedgen writes only the
+  ``self`` atom:link there.
 
 Register it after feedgen's ``media`` extension: extensions run in registration
 order, and the titles attach to the ``media:content`` elements that one wrote.
@@ -20,10 +21,11 @@ MEDIA_NS = "http://search.yahoo.com/mrss/"
 
 
 class FeedsvcExtension(BaseExtension):
-    """Feed level: ``first``/``prev``/``next`` atom:links in the RSS channel."""
+    """Feed level: ``first``/``prev``/``next`` and ``hub`` atom:links in the RSS channel."""
 
     def __init__(self) -> None:
         self.paging: list[tuple[str, str]] = []  # (rel, href)
+        self.hubs: tuple[str, ...] = ()
 
     def extend_ns(self) -> dict[str, str]:
         return {}  # feedgen declares the atom prefix in RSS itself
@@ -32,6 +34,8 @@ class FeedsvcExtension(BaseExtension):
         channel = feed[0]
         for rel, href in self.paging:
             xml_elem(f"{{{ATOM_NS}}}link", channel, rel=rel, href=href, type="application/rss+xml")
+        for href in self.hubs:
+            xml_elem(f"{{{ATOM_NS}}}link", channel, rel="hub", href=href)
         return feed
 
 

@@ -45,6 +45,7 @@ class Site:
     description: str
     language: str
     base_url: str  # absolute, no trailing slash
+    hubs: tuple[str, ...] = ()  # WebSub hubs every feed announces
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +333,7 @@ def render_rss(page: FeedPage) -> bytes:
     # The channel <link> is whichever alternate link() came last: the HTML page.
     fg.link(href=page.home, rel="alternate")
     fg.feedsvc.paging = page.paging()
+    fg.feedsvc.hubs = page.site.hubs
     fg.docs("https://www.rssboard.org/rss-specification")
     logo = page.group.logo
     if logo is not None:
@@ -392,6 +394,8 @@ def render_atom(page: FeedPage) -> bytes:
     fg.link(href=page.home, rel="alternate", type="text/html")
     for rel, href in page.paging():
         fg.link(href=href, rel=rel, type="application/atom+xml")
+    for hub in page.site.hubs:
+        fg.link(href=hub, rel="hub")  # WebSub discovery; rel=self is the link above
     fg.author(name=page.site.title, uri=page.home)
     logo = page.group.logo
     if logo is not None:
@@ -470,6 +474,8 @@ def render_json(page: FeedPage) -> bytes:
     feed["authors"] = [{"name": page.site.title, "url": page.home}]
     if page.has_next:
         feed["next_url"] = page.url(page=page.page + 1)
+    if page.site.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in page.site.hubs]
     # Cached items are shared between renders: orjson only reads them.
     feed["items"] = [
         _items.get(article, "json", _author(page, article), _json_item) for article in page.items

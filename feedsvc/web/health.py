@@ -59,6 +59,9 @@ def readyz() -> Response:
         "load_seconds": round(snapshot.load_seconds, 6),
         "store_missing": store.root_missing,
     }
+    websub = current_app.extensions.get("feedsvc.websub")
+    if websub is not None:
+        body["websub"] = websub.state()
     # A replica that never found its store folder has nothing to serve: keep it out of
     # rotation. One whose folder went away later serves its last snapshot and stays in.
     if store.root_missing and snapshot.files == 0:

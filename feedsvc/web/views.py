@@ -20,6 +20,7 @@ from ..content.store import Store
 from ..render import feeds
 from ..render.cache import RenderCache, Rendered
 from ..render.feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage, Site
+from ..websub import settings as websub_settings
 from . import negotiation, pages
 
 bp = Blueprint("feeds", __name__)
@@ -34,7 +35,8 @@ def site() -> Site:
 
 
 def site_of(config, base_url: str) -> Site:
-    return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url)
+    hubs = websub_settings.hubs_of(config)
+    return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url, hubs)
 
 
 def cache_key(group: Group, fmt: str, limit: int, number: int, site: Site) -> tuple:
