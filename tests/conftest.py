@@ -108,13 +108,15 @@ def client(sample_app):
 
 
 @contextmanager
-def run_server(app, timeout: float = 10.0) -> Iterator[str]:
-    """Run ``app`` on a free port of 127.0.0.1; yield its base URL; stop it after."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def run_server(app, timeout: float = 10.0, port: int = 0, ssl_context=None) -> Iterator[str]:
+    """Run ``app`` on 127.0.0.1 (a free port unless given, TLS with ``ssl_context``);
+    yield its base URL; stop it after."""
+    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
     thread.start()
+    scheme = "https" if ssl_context is not None else "http"
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"{scheme}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
