@@ -62,7 +62,7 @@ class WebSub:
         """What /readyz says of WebSub."""
         state: dict = {"hubs": list(self.settings.hubs), "self_hub": bool(self.settings.self_hub)}
         try:
-            now = time.time()
+            now = self.leader.clock()
             leader = self.storage.leader()
             state["subscriptions"] = self.storage.count(now)
             state["leader"] = (

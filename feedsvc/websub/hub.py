@@ -218,6 +218,7 @@ class Hub:
             return "failed"
         if intent.mode == "unsubscribe":
             self.storage.unsubscribe(intent.topic, intent.callback)
+            self._count()
             return "verified"
         kept = self.storage.subscribe(
             intent.topic,
@@ -230,7 +231,11 @@ class Hub:
         )
         if not kept:
             return self._deny(intent, f"too many subscriptions for callbacks at {intent.host}")
+        self._count()
         return "verified"
+
+    def _count(self) -> None:
+        self.metrics.subscriptions.set(self.storage.count(self.clock()))
 
     def _deny(self, intent: Intent, reason: str) -> str:
         """5.2: tell the callback the subscription was not accepted, and why."""

@@ -1,0 +1,393 @@
+"""WebSub around the spec: settings, callback safety, limits, storage, the leader, metrics."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from urllib.parse import parse_qs
+
+import pytest
+from conftest import ROOT
+from prometheus_client.parser import text_string_to_metric_families
+from servers import get, gunicorn, metric_total, scrape
+from test_websub_spec import BASE, TOPIC, Clock, Env
+from websub_callback import Callback
+
+from feedsvc.websub.safety import Client, address_refused
+from feedsvc.websub.storage import Storage
+
+
+def websub_app(store_dir, tmp_path, **config):
+    store_dir.add_numbered(1, topics=["AI"])
+    settings = {
+        "BASE_URL": BASE,
+        "WEBSUB_HUBS": "self",
+        "WEBSUB_DIR": str(tmp_path / "websub"),
+        "WEBSUB_ALLOW_PRIVATE": True,
+        **config,
+    }
+    return store_dir.app(**settings)
+
+
+@pytest.fixture
+def stepped(store_dir, tmp_path, serve):
+    """An Env like the spec tests', with settings of the test's choosing."""
+
+    def make(callback: Callback | None = None, **config):
+        callback = callback or Callback()
+        server = serve(callback)
+        callback_url = server.__enter__()
+        opened.append(server)
+        clock = Clock()
+        app = websub_app(store_dir, tmp_path, WEBSUB_CLOCK=clock, **config)
+        websub = app.extensions["feedsvc.websub"]
+        websub.leader.stop()
+        assert websub.leader.try_lead()
+        websub.leader.step()
+        leaders.append(websub.leader)
+        return Env(app, websub, callback, callback_url, clock, store_dir)
+
+    opened: list = []
+    leaders: list = []
+    yield make
+    for leader in leaders:
+        leader.stop()
+    for server in opened:
+        server.__exit__(None, None, None)
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def test_without_hubs_nothing_changes(store_dir):
+    store_dir.add_numbered(1)
+    client = store_dir.app().test_client()
+    for path in ("/feed.atom", "/feed.rss", "/feed.json"):
+        response = client.get(path)
+        assert "Link" not in response.headers
+        assert b"websub" not in response.data and b'"hubs"' not in response.data
+    assert client.post("/websub", data={"hub.mode": "subscribe"}).status_code in (404, 405)
+    assert "websub" not in client.get("/readyz").get_json()
+
+
+@pytest.mark.parametrize(
+    "config, named",
+    [
+        ({"BASE_URL": ""}, "BASE_URL"),
+        ({"WEBSUB_DIR": ""}, "WEBSUB_DIR"),
+        ({"WEBSUB_HUBS": "self,ftp://hub.example/"}, "WEBSUB_HUBS"),
+        ({"WEBSUB_LEASE_MIN": 0}, "LEASE"),
+        ({"WEBSUB_LEASE_SECONDS": 10**9}, "LEASE"),
+    ],
+)
+def test_settings_that_cannot_work_stop_the_start(store_dir, tmp_path, config, named):
+    with pytest.raises(ValueError, match=named):
+        websub_app(store_dir, tmp_path, **config)
+
+
+def test_an_external_hub_is_announced_and_no_endpoint_is_served(store_dir, tmp_path):
+    app = websub_app(store_dir, tmp_path, WEBSUB_HUBS="https://hub.example/")
+    client = app.test_client()
+    assert client.get("/feed.json").get_json()["hubs"] == [
+        {"type": "WebSub", "url": "https://hub.example/"}
+    ]
+    assert client.post("/websub", data={"hub.mode": "subscribe"}).status_code in (404, 405)
+
+
+# --- callback safety ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "224.0.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+    ],
+)
+def test_non_public_addresses_are_refused(address):
+    assert address_refused(address) is not None
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+def test_public_addresses_are_allowed(address):
+    assert address_refused(address) is None
+
+
+def test_a_name_that_resolves_to_loopback_is_refused_when_called(stepped):
+    env = stepped(WEBSUB_ALLOW_PRIVATE=False)
+    port = env.callback_url.rsplit(":", 1)[1]
+    response = env.request(
+        **{
+            "hub.mode": "subscribe",
+            "hub.topic": TOPIC,
+            "hub.callback": f"http://localhost:{port}/cb",
+        }
+    )
+    assert response.status_code == 202  # a name: checked when it is resolved, below
+    assert env.websub.hub.drain(5)
+    assert env.callback.received == [] and env.subscriptions() == []
+    literal = env.request(
+        **{"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.callback": env.callback_url + "/cb"}
+    )
+    assert literal.status_code == 400 and "loopback" in literal.get_data(as_text=True)
+
+
+def test_every_delivery_checks_the_address_again(stepped):
+    """A subscription kept while its name was public is refused once it resolves privately."""
+    env = stepped(WEBSUB_ALLOW_PRIVATE=False)
+    port = env.callback_url.rsplit(":", 1)[1]
+    callback = f"http://localhost:{port}/cb"
+    env.websub.storage.subscribe(TOPIC, callback, "localhost", None, 3600, env.clock(), 10)
+    env.edit()
+    assert env.callback.received == []
+    assert env.websub.leader.queue.next_due() is not None  # retried until the lease ends
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(serve, monkeypatch):
+    callback = Callback()
+    with serve(callback) as url:
+        port = int(url.rsplit(":", 1)[1])
+        real = socket.getaddrinfo
+        asked = []
+
+        def fake(host, *args, **kwargs):
+            asked.append(host)
+            return real("127.0.0.1" if host == "callback.test" else host, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", fake)
+        answer = Client(True, 5).request(
+            "GET", f"http://callback.test:{port}/x?hub.challenge=c", read=10
+        )
+    assert answer.status == 200 and answer.body == b"c"
+    assert asked == ["callback.test"]  # resolved once, by the check, and not again to connect
+    assert callback.received[0].headers["Host"] == f"callback.test:{port}"
+
+
+def test_a_callback_that_never_answers_takes_only_the_timeout(stepped):
+    env = stepped(WEBSUB_TIMEOUT=0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts connections, never answers
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        env.request(
+            **{
+                "hub.mode": "subscribe",
+                "hub.topic": TOPIC,
+                "hub.callback": f"http://127.0.0.1:{port}/cb",
+            }
+        )
+        assert env.websub.hub.drain(5)
+        assert time.monotonic() - started < 3
+    assert env.subscriptions() == []
+
+
+def test_only_as_much_of_an_answer_is_read_as_needed(serve):
+    big = b"x" * (50 << 20)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(len(big)))])
+        return [big]
+
+    with serve(app) as url:
+        started = time.monotonic()
+        answer = Client(True, 5).request("GET", url + "/", read=44)
+    assert answer.body == b"x" * 44
+    assert time.monotonic() - started < 2
+
+
+# --- limits --------------------------------------------------------------------------------
+
+
+def test_subscriptions_per_callback_host_are_limited(stepped):
+    env = stepped(WEBSUB_CALLBACKS_PER_HOST=2)
+    assert env.subscribe(path="/1").status_code == 202
+    assert env.subscribe(path="/2").status_code == 202
+    third = env.subscribe(path="/3")
+    assert third.status_code == 403 and third.mimetype == "text/plain"
+    assert env.subscribe(path="/1").status_code == 202  # renewing one kept is fine
+    assert len(env.subscriptions()) == 2
+
+
+def test_requests_per_client_are_limited(stepped):
+    env = stepped(WEBSUB_REQUESTS_PER_MINUTE=3)
+    statuses = [env.subscribe(path=f"/{n}", wait=False).status_code for n in range(5)]
+    assert statuses == [202, 202, 202, 429, 429]
+    limited = env.subscribe(wait=False)
+    assert int(limited.headers["Retry-After"]) > 0
+    assert env.websub.hub.drain(5)
+
+
+def test_a_large_request_is_refused(stepped):
+    env = stepped()
+    response = env.request(
+        **{
+            "hub.mode": "subscribe",
+            "hub.topic": TOPIC,
+            "hub.callback": "http://x.example/" + "a" * 20000,
+        }
+    )
+    assert response.status_code == 413
+    assert env.callback.received == []
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+def test_subscriptions_survive_a_restart(stepped, store_dir, tmp_path):
+    env = stepped()
+    env.subscribe(**{"hub.secret": "kept"})
+    env.websub.leader.stop()
+    again = websub_app(store_dir, tmp_path, WEBSUB_CLOCK=env.clock)
+    (kept,) = again.extensions["feedsvc.websub"].storage.active(TOPIC, env.clock())
+    assert kept.callback == env.callback_url + "/cb" and kept.secret == "kept"
+
+
+def test_a_verified_subscription_survives_a_killed_process(tmp_path):
+    path = tmp_path / "websub.sqlite3"
+    Storage(str(path))
+    code = (
+        "import os, signal\n"
+        "from feedsvc.websub.storage import Storage\n"
+        f"s = Storage({str(path)!r})\n"
+        "s.subscribe('t', 'http://cb.example/', 'cb.example', None, 60, 0.0, 10)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=30)
+    assert result.returncode == -9
+    assert [s.callback for s in Storage(str(path)).active("t", 0.0)] == ["http://cb.example/"]
+
+
+def test_storage_is_written_durably(tmp_path):
+    storage = Storage(str(tmp_path / "websub.sqlite3"))
+    db = storage._connection()
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO leader VALUES (2, 1, 0, 0, 0)")
+
+
+# --- one leader per deployment -----------------------------------------------------------
+
+
+def test_one_leader_among_processes_sharing_the_folder(store_dir, tmp_path):
+    first = websub_app(store_dir, tmp_path).extensions["feedsvc.websub"].leader
+    second = websub_app(store_dir, tmp_path).extensions["feedsvc.websub"].leader
+    try:
+        assert first.try_lead() is True
+        assert second.try_lead() is False
+        first.stop()  # the leader goes away: its lock with it
+        assert second.try_lead() is True
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_an_external_hub_is_told_of_each_change_and_retried(stepped, serve):
+    hub = Callback(deliver=[500, 204])
+    with serve(hub) as hub_url:
+        env = stepped(WEBSUB_HUBS=f"self,{hub_url}/hub")
+        env.edit()
+        first = [_form(r) for r in hub.of("POST")]
+        assert first and all(q["hub.mode"] == ["publish"] for q in first)
+        assert {q["hub.url"][0] for q in first} >= {BASE + "/feed.atom", BASE + "/feed.rss"}
+        env.step(4)
+        assert len(hub.of("POST")) == len(first)  # the backoff is 5 s
+        env.step(1)
+        retried = [_form(r)["hub.url"][0] for r in hub.of("POST")[len(first) :]]
+        assert retried == [first[0]["hub.url"][0]]  # only the one that got a 500
+        env.step(60)
+        assert env.websub.leader.queue.next_due() is None  # the 204s ended them
+
+
+def test_each_change_is_published_once_per_deployment(store_dir, tmp_path, serve):
+    """Two gunicorn workers, both watching the store: the external hub hears of an edit once."""
+    hub = Callback(deliver=[204])
+    store_dir.add_numbered(1, topics=["AI"])
+    with serve(hub) as hub_url:
+        base = "http://feeds.test"  # topic URLs as published; the hub only records them
+        env = {
+            "FEEDSVC_BASE_URL": base,
+            "FEEDSVC_WEBSUB_HUBS": f"self,{hub_url}/hub",
+            "FEEDSVC_WEBSUB_DIR": str(tmp_path / "websub"),
+            "FEEDSVC_RELOAD_INTERVAL": "1",
+        }
+        with gunicorn(store_dir.root, tmp_path / "gunicorn.log", workers=2, env=env) as server:
+            server_url = server.url
+            assert get(server_url + "/feed.atom")[0] == 200
+            _wait(lambda: get(server_url + "/readyz")[2].find(b'"leader": {') >= 0, 10)
+            started = time.monotonic()
+            store_dir.add_numbered(2, topics=["AI"], publishedDateTime="2024-06-01T10:00:00Z")
+            expected = {f"{base}/feed.{fmt}" for fmt in ("rss", "atom", "json")}
+            expected |= {f"{base}/topics/ai/feed.{fmt}" for fmt in ("rss", "atom", "json")}
+            assert _wait(lambda: expected <= _published(hub), 10)
+            took = time.monotonic() - started
+            time.sleep(1.5)  # any second worker's duplicate would have arrived by now
+            urls = [q["hub.url"][0] for q in map(_form, hub.of("POST"))]
+            assert sorted(u for u in urls if u in expected) == sorted(expected)
+            assert took < 2.0 + 1.0  # within 2 s, with slack for this busy machine
+            samples = scrape(server_url)
+            assert (
+                metric_total(samples, "feedsvc_websub_hub_notifications_total", outcome="sent") >= 6
+            )
+
+
+def _form(received) -> dict:
+    return parse_qs(received.body.decode())
+
+
+def _published(hub: Callback) -> set[str]:
+    return {q["hub.url"][0] for q in map(_form, hub.of("POST")) if "hub.url" in q}
+
+
+def _wait(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# --- metrics and readiness --------------------------------------------------------------
+
+
+def test_metrics_count_verifications_deliveries_and_latency(stepped):
+    env = stepped()
+    env.subscribe()
+    env.edit()
+    body = env.client.get("/metrics").get_data(as_text=True)
+    samples = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    assert metric_total(samples, "feedsvc_websub_verifications_total", outcome="verified") == 1
+    assert metric_total(samples, "feedsvc_websub_deliveries_total", outcome="delivered") == 1
+    assert metric_total(samples, "feedsvc_websub_delivery_latency_seconds_count") == 1
+    assert metric_total(samples, "feedsvc_websub_hub_requests_total", mode="subscribe") == 1
+    assert metric_total(samples, "feedsvc_websub_subscriptions") == 1
+
+
+def test_readyz_reports_the_hub(stepped):
+    env = stepped()
+    env.subscribe()
+    env.step(60)
+    state = env.client.get("/readyz").get_json()["websub"]
+    assert state["hubs"] == [BASE + "/websub"] and state["self_hub"] is True
+    assert state["subscriptions"] == 1 and state["storage"] == "ok"
+    assert state["leader"]["this_process"] is True
