@@ -105,6 +105,7 @@ def test_flask_websub_subscribes_receives_renews_and_unsubscribes(store_dir, tmp
         with subscriber_app.app_context():
             subscriber.unsubscribe(callback_id)
         assert confirmed.get(timeout=WAIT) == (base + "/feed.atom", "unsubscribe")
+        assert websub.hub.drain(WAIT)  # the subscriber confirms before the hub hears its answer
         assert websub.storage.active(base + "/feed.atom", websub.leader.clock()) == []
         with pytest.raises(KeyError):
             subscriber.storage[callback_id]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from ..web import hooks
 from .hub import Hub
 from .leader import Leader
 from .metrics import WebSubMetrics
@@ -96,7 +97,7 @@ def init_app(app: Flask) -> WebSub | None:
         from .hub import bp
 
         app.register_blueprint(bp)
-    app.before_request(websub.ensure_running)
+    hooks.add(app, websub.ensure_running)  # Flask's before_request and the fast path
     return websub
 
 

@@ -26,9 +26,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.datastructures import MultiDict
 
 from ..content.store import Store
+from ..render import urls
 from .metrics import WebSubMetrics
 from .safety import Client, RateLimit, Refused, host_refused
-from .settings import HUB_PATH, WebSubSettings
+from .settings import WebSubSettings
 from .storage import Storage
 from .topics import Topics
 
@@ -283,7 +284,6 @@ def _with_query(url: str, params: dict[str, str]) -> str:
     )
 
 
-@bp.post(HUB_PATH)
 def endpoint() -> Response:
     hub: Hub | None = current_app.extensions["feedsvc.websub"].hub
     if hub is None:
@@ -302,6 +302,9 @@ def endpoint() -> Response:
     response = Response(text + "\n", status, headers=headers, mimetype="text/plain")
     response.cache_control.no_store = True
     return response
+
+
+bp.add_url_rule(urls.HUB.rule, "endpoint", endpoint, methods=["POST"])
 
 
 def _mode_label(mode: str) -> str:

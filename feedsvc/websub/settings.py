@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..render import urls
+from ..render.feeds import FeedPage
+
 # The built-in hub's endpoint; `self` in WEBSUB_HUBS stands for BASE_URL + this.
-HUB_PATH = "/websub"
+HUB_PATH = urls.HUB.path()
 DB_NAME = "websub.sqlite3"
 LOCK_NAME = "leader.lock"
 
@@ -96,10 +99,17 @@ def _hubs(names: str, base_url: str) -> tuple[str, ...]:
     return tuple(hubs)
 
 
-def link_headers(hubs: tuple[str, ...], self_url: str) -> tuple[tuple[str, str], ...]:
-    """WebSub discovery (section 4): a Link rel=hub per hub and exactly one rel=self."""
+def discovery_links(page: FeedPage) -> tuple[tuple[str, str], ...]:
+    """WebSub discovery (section 4): a Link rel=hub per hub and exactly one rel=self,
+    the page's canonical URL; none when WebSub is off."""
+    hubs = page.site.hubs
     if not hubs:
         return ()
+    return _links(hubs, page.url())
+
+
+@functools.lru_cache(maxsize=4096)
+def _links(hubs: tuple[str, ...], self_url: str) -> tuple[tuple[str, str], ...]:
     return (
         *(("Link", f'<{hub}>; rel="hub"') for hub in hubs),
         ("Link", f'<{self_url}>; rel="self"'),
