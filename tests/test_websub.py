@@ -6,12 +6,15 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import parse_qs
 
+import lxml.html
 import pytest
 from conftest import ROOT
 from prometheus_client.parser import text_string_to_metric_families
+from requests.utils import parse_header_links
 from servers import get, gunicorn, metric_total, scrape
 from test_websub_spec import BASE, TOPIC, Clock, Env
 from websub_callback import Callback
@@ -95,6 +98,53 @@ def test_an_external_hub_is_announced_and_no_endpoint_is_served(store_dir, tmp_p
         {"type": "WebSub", "url": "https://hub.example/"}
     ]
     assert client.post("/websub", data={"hub.mode": "subscribe"}).status_code in (404, 405)
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_links_on_200_and_304_from_both_paths(store_dir, tmp_path, fast_path):
+    app = websub_app(
+        store_dir, tmp_path, WEBSUB_HUBS="self,https://hub.example/", FAST_PATH=fast_path
+    )
+    client = app.test_client()
+    client.get("/feed.rss")  # rendered into the cache: the fast path answers what follows
+    for path in ("/feed.rss", "/feed.rss?limit=10", "/topics/ai/feed.json"):
+        first = client.get(path)
+        again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+        assert (first.status_code, again.status_code) == (200, 304)
+        for response in (first, again):
+            links = parse_header_links(", ".join(response.headers.getlist("Link")))
+            assert [(link["rel"], link["url"]) for link in links] == [
+                ("hub", BASE + "/websub"),
+                ("hub", "https://hub.example/"),
+                ("self", BASE + path),
+            ]
+
+
+def test_pages_that_announce_feeds_announce_the_hub(store_dir, tmp_path):
+    client = websub_app(store_dir, tmp_path).test_client()
+    for path in ("/", "/topics/ai/", "/providers/news.example.com/"):
+        head = lxml.html.fromstring(client.get(path).data).find("head")
+        assert [link.get("href") for link in head.iter("link") if link.get("rel") == "hub"] == [
+            BASE + "/websub"
+        ]
+        assert any(link.get("rel") == "alternate" for link in head.iter("link"))
+
+
+def test_a_hub_request_before_the_store_is_loaded_is_a_503(store_dir, tmp_path, monkeypatch):
+    app = websub_app(store_dir, tmp_path, BACKGROUND_LOAD=True)
+    store = app.extensions["feedsvc.store"]
+    loading = threading.Event()
+    load = store.refresh
+    monkeypatch.setattr(store, "refresh", lambda: (loading.wait(10), load())[1])  # a slow load
+    try:
+        response = app.test_client().post(
+            "/websub",
+            data={"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.callback": "http://x.example/"},
+        )
+        assert response.status_code == 503 and "Retry-After" in response.headers
+        assert not store.ready
+    finally:
+        loading.set()
 
 
 # --- callback safety ----------------------------------------------------------------------

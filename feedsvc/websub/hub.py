@@ -103,6 +103,8 @@ class Hub:
         mode = _one(form, "hub.mode")
         if mode not in ("subscribe", "unsubscribe", "publish"):
             raise Rejected(400, "hub.mode must be subscribe, unsubscribe or publish")
+        if not self.store.ready:
+            raise Rejected(503, "the hub is starting; try again shortly", 5)
         wait_for = self.rate.take(client)
         if wait_for:
             raise Rejected(429, "too many requests from this address", int(wait_for) + 1)
