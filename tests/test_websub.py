@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -10,6 +13,7 @@ import threading
 import time
 from urllib.parse import parse_qs
 
+import feedparser
 import lxml.html
 import pytest
 from conftest import ROOT
@@ -332,6 +336,27 @@ def test_storage_is_written_durably(tmp_path):
         db.execute("INSERT INTO leader VALUES (2, 1, 0, 0, 0)")
 
 
+def test_an_edit_made_while_no_leader_ran_is_pushed_when_one_starts(stepped, store_dir, tmp_path):
+    env = stepped()
+    env.subscribe()
+    env.edit()
+    assert len(env.deliveries()) == 1
+    env.websub.leader.stop()  # the deployment stops
+    store_dir.add_numbered(500, title="While down", publishedDateTime="2024-07-01T10:00:00Z")
+    again = websub_app(store_dir, tmp_path, WEBSUB_CLOCK=env.clock)
+    leader = again.extensions["feedsvc.websub"].leader
+    try:
+        leader.stop()
+        assert leader.try_lead()
+        leader.step()
+        titles = [feedparser.parse(p.body).entries[0].title for p in env.deliveries()]
+        assert titles == ["Edit 1", "While down"]
+        leader.step()  # and only once
+        assert len(env.deliveries()) == 2
+    finally:
+        leader.stop()
+
+
 # --- one leader per deployment -----------------------------------------------------------
 
 
@@ -395,6 +420,35 @@ def test_each_change_is_published_once_per_deployment(store_dir, tmp_path, serve
             assert (
                 metric_total(samples, "feedsvc_websub_hub_notifications_total", outcome="sent") >= 6
             )
+
+
+def test_a_new_leader_takes_over_when_the_leader_dies(store_dir, tmp_path, serve):
+    """gunicorn replaces a killed worker; a surviving one leads, and edits still go out."""
+    hub = Callback(deliver=[204])
+    store_dir.add_numbered(1, topics=["AI"])
+    with serve(hub) as hub_url:
+        env = {
+            "FEEDSVC_BASE_URL": "http://feeds.test",
+            "FEEDSVC_WEBSUB_HUBS": f"{hub_url}/hub",
+            "FEEDSVC_WEBSUB_DIR": str(tmp_path / "websub"),
+            "FEEDSVC_RELOAD_INTERVAL": "1",
+        }
+        with gunicorn(store_dir.root, tmp_path / "gunicorn.log", workers=2, env=env) as server:
+            assert _wait(lambda: _leader(server.url) is not None, 15)
+            first = _leader(server.url)
+            os.kill(first, signal.SIGKILL)
+            assert _wait(lambda: _leader(server.url) not in (None, first), 20)
+            store_dir.add_numbered(2, topics=["AI"], publishedDateTime="2024-06-01T10:00:00Z")
+            assert _wait(lambda: "http://feeds.test/feed.atom" in _published(hub), 10)
+
+
+def _leader(url: str) -> int | None:
+    """The pid of the process that last beat as leader, if its beat is fresh."""
+    status, _, body = get(url + "/readyz")
+    leader = json.loads(body).get("websub", {}).get("leader") if status == 200 else None
+    if not leader or leader["seconds_since_beat"] > 45:
+        return None
+    return leader["pid"]
 
 
 def _form(received) -> dict:

@@ -44,6 +44,8 @@ class WebSub:
             hub_client,
             self.metrics,
             clock,
+            # What a request would start in this process: the reloader, the background load.
+            on_lead=lambda: hooks.run(hooks.hooks_of(app)),
         )
         self.hub: Hub | None = None
         if settings.self_hub:

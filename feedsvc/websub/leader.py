@@ -49,8 +49,10 @@ class Leader:
         hub_client: Client,
         metrics: WebSubMetrics,
         clock: Callable[[], float],
+        on_lead: Callable[[], None] = lambda: None,
     ):
         self.settings = settings
+        self.on_lead = on_lead
         self.storage = storage
         self.store = store
         self.changes = changes
@@ -118,9 +120,12 @@ class Leader:
 
     def _run(self) -> None:
         while not self._stopped and not self.try_lead():
-            time.sleep(RETRY)
+            self._wake.wait(RETRY)
+            self._wake.clear()
         if self._stopped:
             return
+        # A leader must see every edit even if no request reaches its process.
+        self.on_lead()
         self._pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="websub-send")
         while not self._stopped:
             try:
