@@ -76,7 +76,8 @@ def test_without_hubs_nothing_changes(store_dir):
         response = client.get(path)
         assert "Link" not in response.headers
         assert b"websub" not in response.data and b'"hubs"' not in response.data
-    assert client.post("/websub", data={"hub.mode": "subscribe"}).status_code in (404, 405)
+    assert client.post("/websub", data={"hub.mode": "subscribe"}).status_code == 404
+    assert client.get("/websub").status_code == 404
     assert "websub" not in client.get("/readyz").get_json()
 
 
@@ -101,7 +102,7 @@ def test_an_external_hub_is_announced_and_no_endpoint_is_served(store_dir, tmp_p
     assert client.get("/feed.json").get_json()["hubs"] == [
         {"type": "WebSub", "url": "https://hub.example/"}
     ]
-    assert client.post("/websub", data={"hub.mode": "subscribe"}).status_code in (404, 405)
+    assert client.post("/websub", data={"hub.mode": "subscribe"}).status_code == 404
 
 
 @pytest.mark.parametrize("fast_path", [True, False])

@@ -206,6 +206,8 @@ def errors_are_4xx_plain_text(env: Env) -> None:
         assert 400 <= response.status_code < 500, form
         assert response.mimetype == "text/plain"
         assert len(response.get_data(as_text=True).strip()) > 10
+    get = env.client.get("/websub")
+    assert get.status_code == 405 and get.headers["Allow"] == "POST"
     assert env.callback.received == []
 
 

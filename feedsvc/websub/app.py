@@ -10,7 +10,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from ..web import hooks
-from .hub import Hub
+from .hub import Hub, bp
 from .leader import Leader
 from .metrics import WebSubMetrics
 from .publisher import Changes
@@ -90,15 +90,12 @@ class WebSub:
 
 def init_app(app: Flask) -> WebSub | None:
     """Set WebSub up for ``app`` if WEBSUB_HUBS names any hub; None (and nothing) if not."""
+    app.register_blueprint(bp)  # the URL table's /websub: a 404 unless `self` is a hub
     settings = from_config(app.config)
     if settings is None:
         return None
     websub = WebSub(app, settings, app.config.get("WEBSUB_CLOCK") or time.time)
     app.extensions["feedsvc.websub"] = websub
-    if websub.hub is not None:
-        from .hub import bp
-
-        app.register_blueprint(bp)
     hooks.add(app, websub.ensure_running)  # Flask's before_request and the fast path
     return websub
 

@@ -287,9 +287,12 @@ def _with_query(url: str, params: dict[str, str]) -> str:
 
 
 def endpoint() -> Response:
-    hub: Hub | None = current_app.extensions["feedsvc.websub"].hub
+    websub = current_app.extensions.get("feedsvc.websub")
+    hub: Hub | None = websub.hub if websub is not None else None
     if hub is None:
-        abort(404)
+        abort(404)  # WebSub off, or only external hubs: as if the route were not there
+    if request.method != "POST":
+        abort(405, valid_methods=["POST"], description="the hub takes POST requests")
     request.max_content_length = MAX_REQUEST_BYTES
     metrics = hub.metrics
     mode = "unknown"
@@ -306,7 +309,8 @@ def endpoint() -> Response:
     return response
 
 
-bp.add_url_rule(urls.HUB.rule, "endpoint", endpoint, methods=["POST"])
+# GET too, so that without a hub it is a 404 like any unknown path, not a 405.
+bp.add_url_rule(urls.HUB.rule, "endpoint", endpoint, methods=["GET", "POST"])
 
 
 def _mode_label(mode: str) -> str:
