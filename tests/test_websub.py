@@ -20,6 +20,7 @@ from conftest import ROOT
 from prometheus_client.parser import text_string_to_metric_families
 from requests.utils import parse_header_links
 from servers import get, gunicorn, metric_total, scrape
+from test_fastpath import Counted, both_ways, fast_path_of
 from test_websub_spec import BASE, TOPIC, Clock, Env
 from websub_callback import Callback
 
@@ -123,6 +124,23 @@ def test_links_on_200_and_304_from_both_paths(store_dir, tmp_path, fast_path):
                 ("hub", "https://hub.example/"),
                 ("self", BASE + path),
             ]
+
+
+@pytest.mark.parametrize(
+    "path, headers",
+    [
+        ("/feed.atom", {}),
+        ("/topics/ai/feed.rss", {"Accept-Encoding": "gzip"}),
+        ("/feed.json", {"If-None-Match": "*"}),
+    ],
+)
+def test_the_fast_path_answers_with_the_same_links_as_flask(store_dir, tmp_path, path, headers):
+    app = websub_app(store_dir, tmp_path, WEBSUB_HUBS="self,https://hub.example/")
+    fast_path = fast_path_of(app)
+    fast_path.fallback = Counted(fast_path.fallback)
+    flask, fast, answered = both_ways(app, path, headers=headers)
+    assert fast == flask and answered
+    assert sum(name == "Link" for name, _ in fast[1]) == 3
 
 
 def test_pages_that_announce_feeds_announce_the_hub(store_dir, tmp_path):
