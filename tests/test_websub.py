@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -268,6 +269,32 @@ def test_a_callback_that_never_answers_takes_only_the_timeout(stepped):
         assert env.websub.hub.drain(5)
         assert time.monotonic() - started < 3
     assert env.subscriptions() == []
+
+
+def test_a_callback_that_drips_its_answer_takes_only_the_timeout():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+
+        def drip() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 100:
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        return
+                    time.sleep(0.1)  # the peer's pace, not the test's
+
+        thread = threading.Thread(target=drip, daemon=True)
+        thread.start()
+        started = time.monotonic()
+        with pytest.raises((OSError, http.client.HTTPException)):  # what callers catch
+            Client(True, 0.5).request("GET", f"http://127.0.0.1:{port}/", read=10)
+        assert time.monotonic() - started < 2
+        thread.join(15)
 
 
 def test_only_as_much_of_an_answer_is_read_as_needed(serve):

@@ -10,6 +10,7 @@ has a deadline, and at most a bounded number of response bytes is read.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
@@ -138,13 +139,27 @@ class Client:
         else:
             connection = _Pinned(parts.hostname, port, target, self.timeout)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # The socket timeout bounds each wait; this bounds the whole exchange, so a peer
+        # that drips a byte at a time cannot hold a thread for longer.
+        watchdog = threading.Timer(self.timeout, _cut, (connection,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             connection.request(method, path, body=body or None, headers=headers or {})
             response = connection.getresponse()
             data = _read(response, read, deadline)
             return Answer(response.status, data)
         finally:
+            watchdog.cancel()
             connection.close()
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    """End an exchange that outlasted its time: a blocked read returns at once."""
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read(response: http.client.HTTPResponse, limit: int, deadline: float) -> bytes:
