@@ -14,14 +14,13 @@ import queue
 import ssl
 
 import feedparser
+import flask_websub.subscriber as subscriber_module
 import pytest
 import requests
+import trustme
 from conftest import article
 from flask import Flask
 from servers import free_port
-
-trustme = pytest.importorskip("trustme")
-subscriber_module = pytest.importorskip("flask_websub.subscriber")
 
 WAIT = 10.0  # seconds any one step may take on a busy machine
 
