@@ -102,7 +102,7 @@ class Leader:
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
-        if self.leading:
+        if self._lock_file is not None and self.leading:
             os.close(self._lock_file)  # releases the lock
             self._lock_file = None
 

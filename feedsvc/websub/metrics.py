@@ -12,13 +12,18 @@ NOTIFY_OUTCOMES = ("sent", "failed", "dropped")
 class WebSubMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         r = registry
-        # Only the leader knows them; the latest value any process wrote is the answer.
-        gauge = {"registry": r, "multiprocess_mode": "mostrecent"}
+        # The latest value any process wrote is the answer.
         self.subscriptions = Gauge(
-            "feedsvc_websub_subscriptions", "Active subscriptions at the built-in hub.", **gauge
+            "feedsvc_websub_subscriptions",
+            "Active subscriptions at the built-in hub.",
+            registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.pending = Gauge(
-            "feedsvc_websub_pending", "Deliveries and notifications waiting or retrying.", **gauge
+            "feedsvc_websub_pending",
+            "Deliveries and notifications waiting or retrying, in the leader.",
+            registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.requests = Counter(
             "feedsvc_websub_hub_requests",

@@ -13,9 +13,10 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
+
+Key = tuple[Any, ...]  # ("subscriber", id) or ("hub", hub URL, topic URL)
 
 BACKOFF_FIRST = 5.0  # seconds before the first retry
 BACKOFF_MAX = 3600.0  # retries never wait longer than this
@@ -28,7 +29,7 @@ def backoff(attempts: int) -> float:
 
 @dataclass(eq=False)
 class Job:
-    key: Hashable
+    key: Key
     payload: Any
     deadline: float  # no attempt starts after this
     queued_at: float  # when the payload was queued, for delivery latency
@@ -43,15 +44,15 @@ class Queue:
     """Jobs by key, handed out when due; thread-safe."""
 
     def __init__(self) -> None:
-        self._jobs: dict[Hashable, Job] = {}
-        self._heap: list[tuple[float, int, Hashable]] = []
+        self._jobs: dict[Key, Job] = {}
+        self._heap: list[tuple[float, int, Key]] = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._jobs)
 
-    def put(self, key: Hashable, payload: Any, deadline: float, now: float) -> None:
+    def put(self, key: Key, payload: Any, deadline: float, now: float) -> None:
         """Send ``payload`` for ``key`` as soon as possible, replacing a waiting one."""
         with self._lock:
             job = self._jobs.get(key)

@@ -66,7 +66,7 @@ def resolve(host: str, port: int, allow_private: bool) -> tuple[int, tuple]:
         raise Refused(f"{host} has no address")
     if not allow_private:
         for _, _, _, _, sockaddr in infos:
-            reason = address_refused(sockaddr[0])
+            reason = address_refused(str(sockaddr[0]))
             if reason is not None:
                 raise Refused(f"{host} resolves to {reason}")
     family, _, _, _, sockaddr = infos[0]
