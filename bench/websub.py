@@ -7,6 +7,8 @@ verifications and notes when each callback receives a feed containing a marker.
 1. ``latency``: one subscriber of ``/feed.atom``; ``--edits`` times, an article
    file is written with a new title and the time until the subscriber holds a
    feed with that title is taken (median and p99).
+   The same edits also go to an external hub (another path of that server, told
+   ``hub.mode=publish``): the time until it hears of ``/feed.atom``.
 2. ``fan-out``: ``--subscribers`` subscribers of ``/feed.atom`` (subscribed and
    verified first); one edit, and the time until every one of them holds the new
    feed; the workers' resident memory before and after.
@@ -44,6 +46,7 @@ class Subscribers:
     def __init__(self) -> None:
         self.arrived: dict[str, dict[int, float]] = {}  # marker -> callback -> time
         self.verified = 0
+        self.published: list[tuple[float, dict]] = []
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.markers: list[str] = []
@@ -68,6 +71,12 @@ class Subscribers:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 now = time.perf_counter()
+                if self.path == "/hub":  # an external hub, told hub.mode=publish
+                    with owner.changed:
+                        owner.published.append((now, parse_qs(body.decode())))
+                        owner.changed.notify_all()
+                    self._answer(204, b"")
+                    return
                 number = int(self.path.rsplit("/", 1)[1])
                 with owner.changed:
                     for marker in owner.markers:
@@ -98,6 +107,19 @@ class Subscribers:
         with self.changed:
             self.changed.wait_for(lambda: len(self.arrived.get(marker, {})) >= count, timeout)
             return dict(self.arrived.get(marker, {}))
+
+    def wait_published(self, url: str, after: float, timeout: float) -> float | None:
+        """When the external hub was first told of ``url`` after ``after``."""
+
+        def told() -> float | None:
+            return next(
+                (t for t, form in self.published if t > after and url in form.get("hub.url", [])),
+                None,
+            )
+
+        with self.changed:
+            self.changed.wait_for(lambda: told() is not None, timeout)
+            return told()
 
     def wait_verified(self, count: int, timeout: float) -> bool:
         with self.changed:
@@ -163,7 +185,7 @@ def main() -> None:
     subscribers = Subscribers()
     env = {
         "FEEDSVC_BASE_URL": BASE,
-        "FEEDSVC_WEBSUB_HUBS": "self",
+        "FEEDSVC_WEBSUB_HUBS": f"self,{subscribers.url}/hub",
         "FEEDSVC_WEBSUB_DIR": str(scratch / "websub"),
         "FEEDSVC_WEBSUB_ALLOW_PRIVATE": "true",
         "FEEDSVC_WEBSUB_CALLBACKS_PER_HOST": str(args.subscribers + 10),
@@ -179,7 +201,7 @@ def main() -> None:
             raise SystemExit("the first subscription was not verified")
         time.sleep(1.0)  # the leader is elected and has its baseline
 
-        served = []
+        served, notified = [], []
         for n in range(args.edits):
             marker = f"Bench edit {n} {time.time_ns()}"
             subscribers.expect(marker)
@@ -191,11 +213,16 @@ def main() -> None:
             if 0 not in arrived:
                 raise SystemExit(f"edit {n} never reached the subscriber")
             served.append(arrived[0] - wrote)
+            told = subscribers.wait_published(TOPIC, wrote, 10)
+            if told is None:
+                raise SystemExit(f"the external hub never heard of edit {n}")
+            notified.append(told - wrote)
             time.sleep(0.3)
-        print(
-            f"latency over {len(served)} edits: median {statistics.median(served):.3f} s, "
-            f"p99 {percentile(served, 0.99):.3f} s, min {min(served):.3f} s"
-        )
+        for name, times in (("subscriber holds it", served), ("external hub told", notified)):
+            print(
+                f"{name} over {len(times)} edits: median {statistics.median(times):.3f} s, "
+                f"p99 {percentile(times, 0.99):.3f} s, min {min(times):.3f} s"
+            )
 
         callbacks = [f"{subscribers.url}/s/{n}" for n in range(1, args.subscribers)]
         started = time.perf_counter()
