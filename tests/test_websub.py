@@ -29,6 +29,17 @@ from feedsvc.websub.safety import Client, address_refused
 from feedsvc.websub.storage import Storage
 
 
+_APPS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_leaders():
+    """Stop the leader threads of the apps a test made, so none outlives it."""
+    yield
+    while _APPS:
+        _APPS.pop().extensions["feedsvc.websub"].leader.stop()
+
+
 def websub_app(store_dir, tmp_path, **config):
     store_dir.add_numbered(1, topics=["AI"])
     settings = {
@@ -38,7 +49,9 @@ def websub_app(store_dir, tmp_path, **config):
         "WEBSUB_ALLOW_PRIVATE": True,
         **config,
     }
-    return store_dir.app(**settings)
+    app = store_dir.app(**settings)
+    _APPS.append(app)
+    return app
 
 
 @pytest.fixture

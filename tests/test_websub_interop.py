@@ -48,6 +48,8 @@ def test_flask_websub_subscribes_receives_renews_and_unsubscribes(store_dir, tmp
         RELOAD_INTERVAL=1.0,
     )
     websub = app.extensions["feedsvc.websub"]
+    request_finalizer(websub.leader.stop)
+    request_finalizer(app.extensions["feedsvc.reloader"].stop)
 
     subscriber_app = Flask("subscriber")
     subscriber = subscriber_module.Subscriber(
