@@ -28,7 +28,6 @@ from websub_callback import Callback
 from feedsvc.websub.safety import Client, address_refused
 from feedsvc.websub.storage import Storage
 
-
 _APPS: list = []
 
 

@@ -36,7 +36,9 @@ def tls(tmp_path, monkeypatch):
     return context
 
 
-def test_flask_websub_subscribes_receives_renews_and_unsubscribes(store_dir, tmp_path, serve, tls):
+def test_flask_websub_subscribes_receives_renews_and_unsubscribes(
+    store_dir, tmp_path, serve, tls, request
+):
     store_dir.add("one.md", article(title="First story", webUrl="https://n.example.com/1"))
     port = free_port()
     base = f"https://127.0.0.1:{port}"
@@ -48,8 +50,8 @@ def test_flask_websub_subscribes_receives_renews_and_unsubscribes(store_dir, tmp
         RELOAD_INTERVAL=1.0,
     )
     websub = app.extensions["feedsvc.websub"]
-    request_finalizer(websub.leader.stop)
-    request_finalizer(app.extensions["feedsvc.reloader"].stop)
+    request.addfinalizer(websub.leader.stop)
+    request.addfinalizer(app.extensions["feedsvc.reloader"].stop)
 
     subscriber_app = Flask("subscriber")
     subscriber = subscriber_module.Subscriber(
