@@ -245,7 +245,9 @@ def test_all_hostile_files_together(store_dir, run_check):
     for body, links in feeds.values():
         assert_no_leak(body)
         assert set(links) == tolerated | served_bounded | {GOOD_URL}
-    noisy = {f"cases/{n}.txt" for n in CASES if not expectation(n).get("quiet") and n not in bounded}
+    noisy = {
+        f"cases/{n}.txt" for n in CASES if not expectation(n).get("quiet") and n not in bounded
+    }
     assert noisy <= listed
 
 
