@@ -701,13 +701,16 @@ class Reloader:
     ``rescan_interval`` seconds as a safety net for events that never come (network
     filesystems, an overflowing event queue). Without it, it scans every
     ``interval`` seconds. Started lazily in the process that serves requests, so it
-    survives a forking server (threads do not cross ``fork``).
+    survives a forking server (threads do not cross ``fork``). ``clock`` and ``sleep``
+    time its refreshes and its idle spells; tests pass their own.
     """
 
     store: Store
     interval: float
     watch: bool = True
     rescan_interval: float = 60.0
+    clock: Callable[[], float] = time.perf_counter
+    sleep: Callable[[float], None] = time.sleep
     watching: bool = field(default=False, init=False)  # file events are arriving
     _thread: PerProcessThread = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -737,11 +740,11 @@ class Reloader:
                 # (and the render cache at most one invalidation per refresh time),
                 # however large the store, while an edit after a quiet spell waits
                 # only the settle time.
-                time.sleep(max(_SETTLE, idle_until - time.perf_counter()))
+                self.sleep(max(_SETTLE, idle_until - self.clock()))
                 self._wake.clear()
                 with self._lock:
                     changed, self._changed = self._changed, set()
-            started = time.perf_counter()
+            started = self.clock()
             try:
                 if woke and None not in changed and len(changed) <= _MAX_TARGETED:
                     self.store.refresh_paths(changed)
@@ -749,7 +752,7 @@ class Reloader:
                     self.store.refresh()
             except Exception:  # noqa: BLE001 - keep the last snapshot and try again
                 log.exception("store refresh failed; serving the last snapshot")
-            ended = time.perf_counter()
+            ended = self.clock()
             idle_until = ended + (ended - started)
             woke = self._wake.wait(period)
 

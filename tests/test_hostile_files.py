@@ -281,6 +281,7 @@ def test_parse_file_notices_a_file_that_changed_size(store_dir):
     assert "larger than the 64-byte limit" in problem.reason and not complete
 
 
+@pytest.mark.slow
 def test_file_rewritten_while_the_store_reads_it(store_dir):
     """A writer truncates, corrupts and replaces one file as fast as it can; no snapshot loses it."""
     path = store_dir.add("a.txt", article())
