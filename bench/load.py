@@ -89,7 +89,7 @@ def run_store(folder: str, cache: str) -> dict:
 
     if cache:
         os.environ["FEEDSVC_CACHE_DIR"] = cache
-    from feedsvc.store import Store, settle
+    from feedsvc.content.store import Store, settle
 
     gc.collect()
     before = rss_bytes()

@@ -24,7 +24,8 @@ import statistics
 import tempfile
 import time
 
-from feedsvc.store import Reloader, Store, settle
+from feedsvc.content.reloader import Reloader
+from feedsvc.content.store import Store, settle
 
 
 def wait_for(store: Store, source: str, title: str, timeout: float = 30.0) -> None:

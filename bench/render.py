@@ -13,7 +13,7 @@ disturb less than the wall clock, and the ratios are taken from it.
 - ``floor``: plain feedgen, no extensions, writing the same items' title, link,
   guid, pubDate, description and one enclosure: what feedgen itself costs for
   items of this size. ``vs floor`` divides by it.
-- ``base`` (with ``--baseline FILE``): another version of ``feedsvc/feeds.py``,
+- ``base`` (with ``--baseline FILE``): another version of ``feedsvc/render/feeds.py``,
   timed in the same rounds for a before/after comparison, with its own caches
   emptied before each render; ``vs base`` divides by it.
 
@@ -40,9 +40,9 @@ from types import ModuleType
 from feedgen.feed import FeedGenerator
 from markupsafe import escape
 
-from feedsvc import feeds
-from feedsvc.feeds import FeedPage, Site
-from feedsvc.store import Store
+from feedsvc.content.store import Store
+from feedsvc.render import feeds
+from feedsvc.render.feeds import FeedPage, Site
 
 SITE = Site("feedsvc", "The latest news articles", "en", "https://feeds.example.com")
 

@@ -19,9 +19,9 @@ import argparse
 import hashlib
 from pathlib import Path
 
-from feedsvc import feeds
-from feedsvc.feeds import FeedPage, Site
-from feedsvc.store import Store
+from feedsvc.content.store import Store
+from feedsvc.render import feeds
+from feedsvc.render.feeds import FeedPage, Site
 
 SITES = [
     Site("feedsvc", "The latest news articles", "en", "https://feeds.example.com"),

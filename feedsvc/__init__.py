@@ -1,7 +1,8 @@
 """feedsvc: RSS 2.0, Atom 1.0 and JSON Feed 1.1 for a folder of news articles.
 
-Data flows one way: files → :mod:`articles` → :mod:`store` (snapshot and index) →
-:mod:`cache` → :mod:`feeds` (one builder per format) → :mod:`views` → HTTP.
+Data flows one way, one package per stage: files → :mod:`feedsvc.content` (articles,
+snapshot and index) → :mod:`feedsvc.render` (bytes, one builder per format, cached) →
+:mod:`feedsvc.web` (HTTP). Imports point the same way.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ def create_app(config: Mapping | None = None):
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import cache, errors, fastpath, pages, security, store, views
     from .config import coerce
+    from .content import store
+    from .render import cache
+    from .web import errors, fastpath, pages, security, views
 
     app = Flask(__name__)
     app.config.from_prefixed_env("FEEDSVC")
@@ -40,7 +43,7 @@ def create_app(config: Mapping | None = None):
 
 def _init_operations(app) -> None:
     """Request logs, /metrics, /healthz and /readyz."""
-    from . import health, logs, metrics
+    from .web import health, logs, metrics
 
     logs.init_app(app)
     metrics.init_app(app)

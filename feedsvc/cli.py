@@ -10,8 +10,8 @@ import sys
 import click
 
 from . import config
-from .articles import printable
-from .store import Store
+from .content.model import printable
+from .content.store import Store
 
 
 @click.group()

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from feedsvc.logs import logging_config
+from feedsvc.web.logs import logging_config
 
 _cpus = multiprocessing.cpu_count()
 
@@ -68,7 +68,7 @@ else:
 
 
 def post_worker_init(worker):
-    from feedsvc.health import start_loading
+    from feedsvc.web.health import start_loading
 
     start_loading(worker.wsgi)
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from werkzeug.serving import make_server
 
-from feedsvc import create_app, logs
+from feedsvc import create_app
+from feedsvc.web import logs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "content"

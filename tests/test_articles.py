@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from conftest import SAMPLE, SECRET, article, front_matter
 
-from feedsvc import clean
-from feedsvc.articles import Article, Problem, is_article_name, read_article
+from feedsvc.content import clean
+from feedsvc.content.articles import is_article_name, read_article
+from feedsvc.content.model import Article, Problem
 
 
 def parse(data: dict | str | bytes):

@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE, article
 
-from feedsvc import create_app, sitemap
+from feedsvc import create_app
 from feedsvc.cli import main
 from feedsvc.export import ExportError, export, file_for, paths
+from feedsvc.render import sitemap
 
 BASE = "https://feeds.example.com"
 

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from feedsvc import create_app
-from feedsvc.fastpath import FastPath
+from feedsvc.web.fastpath import FastPath
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from conftest import SAMPLE, article, front_matter
 
-from feedsvc import articles, fastyaml
+from feedsvc.content import articles, fastyaml, frontmatter
 
 
 def fast_load(text: str) -> object:
-    return fastyaml.load(text, articles.MAX_DEPTH, articles.MAX_NODES)
+    return fastyaml.load(text, frontmatter.MAX_DEPTH, frontmatter.MAX_NODES)
 
 
 def pyyaml(text: str) -> object:
@@ -21,8 +21,8 @@ def pyyaml(text: str) -> object:
 
 
 def stripped(path) -> str:
-    front = articles.front_matter(path.read_text(encoding="utf-8"))
-    return articles._SECURED.sub("", front + "\n", count=1)
+    front = frontmatter.front_matter(path.read_text(encoding="utf-8"))
+    return frontmatter._SECURED.sub("", front + "\n", count=1)
 
 
 @pytest.mark.parametrize("path", sorted(SAMPLE.glob("*.txt")), ids=lambda p: p.name)
@@ -105,7 +105,7 @@ def test_without_yaml_rs_everything_goes_to_pyyaml(monkeypatch):
     monkeypatch.setattr(fastyaml, "yaml_rs", None)
     text = stripped(sorted(SAMPLE.glob("*.txt"))[0])
     assert fast_load(text) is None
-    assert articles._parse_yaml(text) == {k: v for k, v in pyyaml(text).items()}
+    assert frontmatter.parse_yaml(text) == {k: v for k, v in pyyaml(text).items()}
 
 
 @pytest.mark.parametrize(
@@ -121,7 +121,7 @@ def test_deep_or_huge_front_matter_goes_to_the_bounded_parser(text):
     # yaml_rs recurses without a limit: 100k nested dashes crash the process.
     assert fast_load(text) is None
     script = (
-        "import sys; from feedsvc.articles import read_article;"
+        "import sys; from feedsvc.content.articles import read_article;"
         "print(read_article(sys.stdin.buffer.read(), 'deep.txt').reason)"
     )
     raw = ("---\ntitle: t\n" + text + "---\n").encode()

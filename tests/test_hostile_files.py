@@ -26,10 +26,12 @@ from conftest import article, front_matter
 from feedcheck import FORMATS, assert_no_leak, read_all_feeds
 from lxml import etree
 
-from feedsvc import store as store_module
-from feedsvc.articles import Article, read_article
 from feedsvc.cli import main as cli
-from feedsvc.store import Store, parse_file
+from feedsvc.content import store as store_module
+from feedsvc.content.articles import read_article
+from feedsvc.content.files import parse_file
+from feedsvc.content.model import Article
+from feedsvc.content.store import Store
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 CASES = sorted(path.stem for path in HOSTILE.glob("*.txt"))

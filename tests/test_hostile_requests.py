@@ -10,7 +10,7 @@ from conftest import SAMPLE
 from feedcheck import parse_feed
 from servers import gunicorn, raw_request
 
-from feedsvc import security
+from feedsvc.web import security
 
 TRAVERSALS = [
     "/topics/../../etc/passwd",

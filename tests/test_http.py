@@ -158,7 +158,7 @@ def test_pages_link_with_rfc5005_and_json_next_url(store_dir):
 
 
 def test_concurrent_requests_render_a_feed_once(store_dir, monkeypatch):
-    from feedsvc import feeds
+    from feedsvc.render import feeds
 
     store_dir.add("a.txt", article())
     app = store_dir.app()

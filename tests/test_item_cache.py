@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from feedcheck import FORMATS, check_feed
 
-from feedsvc import feeds
-from feedsvc.articles import Article, Image, Provider, Related
-from feedsvc.feeds import FeedPage, Site
-from feedsvc.store import Group, Store
+from feedsvc.content.index import Group
+from feedsvc.content.model import Article, Image, Provider, Related
+from feedsvc.content.store import Store
+from feedsvc.render import feeds
+from feedsvc.render.feeds import FeedPage, Site
 
 SITE_A = Site("Site A", "All of A", "en", "https://a.example")
 SITE_B = Site("Site B <&>", "All of B", "de", "http://b.example/sub")

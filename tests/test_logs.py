@@ -10,7 +10,7 @@ import os
 import pytest
 from conftest import article, json_log
 
-from feedsvc import logs
+from feedsvc.web import logs
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ CHROME = (
 )
 FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 SAFARI = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-# Sources are cited in feedsvc/negotiation.py.
+# Sources are cited in feedsvc/web/negotiation.py.
 MINIFLUX = (
     "application/xml, application/atom+xml, application/rss+xml, application/rdf+xml, "
     "application/feed+json, text/html, */*;q=0.9"

@@ -8,7 +8,8 @@ import pytest
 from conftest import article
 from lxml import html
 
-from feedsvc import create_app, sitemap
+from feedsvc import create_app
+from feedsvc.render import sitemap
 
 XSS = "<img src=x onerror=alert(1)>"
 PAGES = [

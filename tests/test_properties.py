@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from werkzeug.test import create_environ, run_wsgi_app
 
 from feedsvc import create_app
-from feedsvc.articles import Article, Problem, read_article
-from feedsvc.slugs import assign_slugs, topic_key
+from feedsvc.content.articles import read_article
+from feedsvc.content.model import Article, Problem
+from feedsvc.content.slugs import assign_slugs, topic_key
 
 PROPERTY_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]

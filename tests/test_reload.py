@@ -9,7 +9,8 @@ import time
 import pytest
 from conftest import article
 
-from feedsvc.store import Reloader, Store
+from feedsvc.content.reloader import Reloader
+from feedsvc.content.store import Store
 
 
 def wait_for(condition, timeout=10.0):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from feedsvc.slugs import assign_slugs, readable_slug, topic_key
+from feedsvc.content.slugs import assign_slugs, readable_slug, topic_key
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import os
 import pytest
 from conftest import article
 
-from feedsvc.store import Store
+from feedsvc.content.store import Store
 
 
 def load(store_dir):

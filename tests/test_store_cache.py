@@ -9,9 +9,9 @@ import time
 import pytest
 from conftest import article
 
-from feedsvc import persist
-from feedsvc import store as store_module
-from feedsvc.store import Store
+from feedsvc.content import persist
+from feedsvc.content import store as store_module
+from feedsvc.content.store import Store
 
 
 @pytest.fixture

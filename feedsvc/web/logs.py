@@ -61,8 +61,8 @@ def logging_config(level: str = "INFO", *, access_log: bool = False) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "feedsvc.logs.formatter"}},
-        "filters": {"request_id": {"()": "feedsvc.logs.RequestIdFilter"}},
+        "formatters": {"json": {"()": "feedsvc.web.logs.formatter"}},
+        "filters": {"request_id": {"()": "feedsvc.web.logs.RequestIdFilter"}},
         "handlers": {"json": handler},
         "root": {"level": level.upper(), "handlers": ["json"]},
         "loggers": {

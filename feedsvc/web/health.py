@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from .store import PerProcessThread, Store
+from ..content.store import Store
+from ..content.threads import PerProcessThread
 
 log = logging.getLogger("feedsvc.health")
 

@@ -40,9 +40,9 @@ from typing import NamedTuple
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Request
 
+from ..render.cache import Rendered
+from ..render.feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage
 from . import logs, negotiation, security, views
-from .cache import Rendered
-from .feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage
 
 log = logging.getLogger("feedsvc.fastpath")
 

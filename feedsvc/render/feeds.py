@@ -1,7 +1,7 @@
 """Feed builders: one function per format turns a page of a Group into bytes.
 
 RSS 2.0 and Atom 1.0 go through feedgen (with its Media RSS extension and ours,
-:mod:`feedsvc.feedgen_ext`, for what it cannot write); JSON Feed 1.1 is written
+:mod:`feedsvc.render.feedgen_ext`, for what it cannot write); JSON Feed 1.1 is written
 from the spec. Every builder is a pure function of the store's content and the
 site settings: no clock, no randomness, so the same store gives the same bytes on
 every worker and replica and ETags agree.
@@ -25,10 +25,10 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 from markupsafe import escape
 
-from . import __version__
-from .articles import Article
+from .. import __version__
+from ..content.index import Group
+from ..content.model import Article
 from .feedgen_ext import FeedsvcEntryExtension, FeedsvcExtension
-from .store import Group
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 

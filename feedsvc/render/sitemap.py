@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from flask import Flask
 
+from ..content.index import Snapshot
 from .feeds import FORMATS, feed_path
-from .store import Snapshot
 
 PathSource = Callable[[Snapshot], Iterable[str]]
 

@@ -5,7 +5,7 @@ feed's newest articles with its subscribe URLs and embed snippets; ``…/embed``
 the same list for an iframe; ``/catalog.json`` and ``/feeds.opml`` list every feed
 for programs; ``/embed.js`` is the script that embeds a feed in another site.
 
-Everything goes through the feeds' render cache and :func:`feedsvc.views.send`, so
+Everything goes through the feeds' render cache and :func:`feedsvc.web.views.send`, so
 pages get the same ETag, Last-Modified, Cache-Control, gzip and 304s as feeds.
 Templates hold no inline script or style, so the pages work under a CSP of
 ``script-src 'self'; style-src 'self'``.
@@ -21,11 +21,12 @@ from importlib import resources
 from flask import Blueprint, Flask, Response, request
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from . import directory, sitemap, views
-from .cache import Rendered
-from .directory import FORMAT_NAMES, FORMAT_TYPES, Entry
-from .feeds import FeedPage, Site, feed_path, group_path, iso_date
-from .store import Snapshot
+from ..content.index import Snapshot
+from ..render import directory, sitemap
+from ..render.cache import Rendered
+from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Entry
+from ..render.feeds import FeedPage, Site, feed_path, group_path, iso_date
+from . import views
 
 bp = Blueprint("pages", __name__)
 
@@ -44,7 +45,7 @@ ASSETS = {
 }
 
 _templates = Environment(
-    loader=PackageLoader("feedsvc", "templates"),
+    loader=PackageLoader("feedsvc.web", "templates"),
     autoescape=select_autoescape(default=True),
     trim_blocks=True,
     lstrip_blocks=True,
@@ -176,7 +177,7 @@ def opml() -> Response:
 
 @bp.get("/<any(" + ", ".join(f'"{name}"' for name in ASSETS) + "):name>")
 def asset(name: str) -> Response:
-    path = resources.files("feedsvc").joinpath("static", name)
+    path = resources.files("feedsvc.web").joinpath("static", name)
     # Assets change only with a release: the file's date, and a tag from its bytes.
     updated = datetime.fromtimestamp(int(os.stat(str(path)).st_mtime), UTC)
     return _cached(("asset", name, updated), path.read_bytes, updated, ASSETS[name])

@@ -15,10 +15,12 @@ from flask import Blueprint, Response, abort, current_app, g, request
 from werkzeug.datastructures import MultiDict, ResponseCacheControl
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
-from . import feeds, negotiation, pages
-from .cache import RenderCache, Rendered
-from .feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage, Site
-from .store import Group, Store
+from ..content.index import Group
+from ..content.store import Store
+from ..render import feeds
+from ..render.cache import RenderCache, Rendered
+from ..render.feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage, Site
+from . import negotiation, pages
 
 bp = Blueprint("feeds", __name__)
 

@@ -28,14 +28,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 log = logging.getLogger("feedsvc.store")
 
 MAGIC = b"feedsvc-store-cache 1\n"
-# The modules whose code decides what a parsed file becomes: a change to any of them
-# makes every cached result suspect.
-_CODE = ("articles.py", "clean.py", "fastyaml.py", "slugs.py", "store.py", "persist.py")
 
 
 @functools.cache
@@ -43,13 +40,12 @@ def code_key() -> bytes:
     """What the cached results depend on besides the files: the code that made them."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{__version__} {sys.version}".encode())
+    # Every module of the content package decides what a parsed file becomes: a change
+    # to any of them, or a module added or removed, makes every cached result suspect.
     here = Path(__file__).parent
-    for name in _CODE:
-        digest.update(name.encode())
-        try:
-            digest.update((here / name).read_bytes())
-        except OSError:
-            digest.update(b"missing")
+    for path in sorted(here.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest().encode()
 
 

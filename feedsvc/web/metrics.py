@@ -25,8 +25,9 @@ from prometheus_client import (
     multiprocess,
 )
 
+from ..content.index import Snapshot
+from ..content.store import Store
 from .logs import route_name
-from .store import Snapshot, Store
 
 bp = Blueprint("metrics", __name__)
 

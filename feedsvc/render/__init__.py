@@ -1,0 +1,1 @@
+"""The render stage: snapshot → bytes: one builder per format, the item and render caches, and the directory documents (OPML, catalog)."""

@@ -1,0 +1,1 @@
+"""HTTP: views, pages, the fast path, negotiation, errors, security headers, health, metrics and logs."""
