@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 from .threads import PerProcessThread
 
 if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent
+    from watchdog.observers.api import BaseObserver
+
     from .store import Store
 
 log = logging.getLogger("feedsvc.store")
@@ -50,7 +53,7 @@ class Reloader:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
     _changed: set[str | None] = field(default_factory=set, init=False)  # None: scan all
-    _observer: object = field(default=None, init=False)
+    _observer: BaseObserver | None = field(default=None, init=False)
     _stopped: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -81,7 +84,7 @@ class Reloader:
             started = self.clock()
             try:
                 if woke and None not in changed and len(changed) <= _MAX_TARGETED:
-                    self.store.refresh_paths(changed)
+                    self.store.refresh_paths([p for p in changed if p is not None])
                 else:
                     self.store.refresh()
             except Exception:  # noqa: BLE001 - keep the last snapshot and try again
@@ -98,7 +101,7 @@ class Reloader:
             reloader = self
 
             class Handler(FileSystemEventHandler):
-                def on_any_event(self, event) -> None:
+                def on_any_event(self, event: FileSystemEvent) -> None:
                     if event.event_type in _WRITE_EVENTS:
                         reloader._note(event)
 
@@ -116,7 +119,7 @@ class Reloader:
         self._observer = observer
         return True
 
-    def _note(self, event) -> None:
+    def _note(self, event: FileSystemEvent) -> None:
         with self._lock:
             if event.is_directory and event.event_type != "modified":
                 self._changed.add(None)  # a folder came, went or moved: scan it all

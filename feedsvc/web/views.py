@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, request
 from werkzeug.datastructures import MultiDict, ResponseCacheControl
@@ -33,7 +35,7 @@ def site() -> Site:
     return site_of(config, config["BASE_URL"] or request.host_url.rstrip("/"))
 
 
-def site_of(config, base_url: str) -> Site:
+def site_of(config: Mapping[str, Any], base_url: str) -> Site:
     return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url)
 
 
@@ -114,7 +116,8 @@ def send(rendered: Rendered) -> Response:
         headers.append(("Date", http_date()))
         return Response(body, headers=headers, content_type=rendered.mimetype)
     response = Response(body, headers=headers, content_type=rendered.mimetype)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place
+    return response
 
 
 def validator_headers(rendered: Rendered, use_gzip: bool, config: Mapping) -> tuple:
@@ -142,7 +145,7 @@ CONDITIONAL = (
 )
 
 
-def _fixed_headers(config) -> tuple[tuple[str, str], ...]:
+def _fixed_headers(config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """The headers every feed response carries, from the settings (made once per app)."""
     key = (config["MAX_AGE"], config["STALE_WHILE_REVALIDATE"], config["STALE_IF_ERROR"])
     cached = _FIXED.get(key)
@@ -172,7 +175,7 @@ def _takes_gzip(accept_encoding: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _http_date(value) -> str:
+def _http_date(value: datetime) -> str:
     return http_date(value)
 
 
