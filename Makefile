@@ -41,7 +41,8 @@ test-latest:  ## the suite against the newest versions pyproject.toml's ranges a
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
 	@echo "Versions that differ from $(LOCK):"
-	@$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable | sed 's/==/ /' | while read -r name version; do \
+	@$(LATEST_VENV)/bin/python -m pip freeze --all --exclude-editable | sed 's/==/ /' | \
+		while read -r name version; do name=$$(echo "$$name" | tr '_.' '--'); \
 		grep -iq "^$$name==$$version " $(LOCK) || echo "  $$name $$version"; done
 	$(LATEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
