@@ -15,15 +15,22 @@ With WEBSUB_HUBS empty nothing here runs and the feeds are as they were.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def init_app(app):
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .app import WebSub
+
+
+def init_app(app: Flask) -> WebSub | None:
     """Set WebSub up for ``app`` (see :func:`.app.init_app`)."""
     from .app import init_app
 
     return init_app(app)
 
 
-def start(app) -> None:
+def start(app: Flask) -> None:
     """Start the leader election in this process (gunicorn's post_worker_init, tests)."""
     from .app import start
 

@@ -95,7 +95,14 @@ class _Pinned(http.client.HTTPConnection):
 class _PinnedTLS(_Pinned):
     default_port = http.client.HTTPS_PORT
 
-    def __init__(self, host, port, target, timeout, context: ssl.SSLContext):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        target: tuple[int, tuple],
+        timeout: float,
+        context: ssl.SSLContext,
+    ):
         super().__init__(host, port, target, timeout)
         self._context = context
 
