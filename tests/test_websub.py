@@ -370,6 +370,7 @@ def test_subscriptions_survive_a_restart(stepped, store_dir, tmp_path):
     assert kept.callback == env.callback_url + "/cb" and kept.secret == "kept"
 
 
+@pytest.mark.integration
 def test_a_verified_subscription_survives_a_killed_process(tmp_path):
     path = tmp_path / "websub.sqlite3"
     Storage(str(path))
@@ -448,6 +449,8 @@ def test_an_external_hub_is_told_of_each_change_and_retried(stepped, serve):
         assert env.websub.leader.queue.next_due() is None  # the 204s ended them
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_each_change_is_published_once_per_deployment(store_dir, tmp_path, serve):
     """Two gunicorn workers, both watching the store: the external hub hears of an edit once."""
     hub = Callback(deliver=[204])
@@ -470,9 +473,14 @@ def test_each_change_is_published_once_per_deployment(store_dir, tmp_path, serve
             expected |= {f"{base}/topics/ai/feed.{fmt}" for fmt in ("rss", "atom", "json")}
             assert _wait(lambda: expected <= _published(hub), 10)
             took = time.monotonic() - started
-            time.sleep(1.5)  # any second worker's duplicate would have arrived by now
-            urls = [q["hub.url"][0] for q in map(_form, hub.of("POST"))]
-            assert sorted(u for u in urls if u in expected) == sorted(expected)
+
+            def duplicated() -> bool:
+                urls = [q["hub.url"][0] for q in map(_form, hub.of("POST"))]
+                return len([u for u in urls if u in expected]) > len(expected)
+
+            # The other worker saw the same edit at the same moment: a copy of its own
+            # would come within this quiet spell.
+            assert not _wait(duplicated, 1.5)
             assert took < 2.0 + 1.0  # within 2 s, with slack for this busy machine
             samples = scrape(server_url)
             assert (
@@ -480,6 +488,8 @@ def test_each_change_is_published_once_per_deployment(store_dir, tmp_path, serve
             )
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_a_new_leader_takes_over_when_the_leader_dies(store_dir, tmp_path, serve):
     """gunicorn replaces a killed worker; a surviving one leads, and edits still go out."""
     hub = Callback(deliver=[204])

@@ -36,6 +36,8 @@ def tls(tmp_path, monkeypatch):
     return context
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_flask_websub_subscribes_receives_renews_and_unsubscribes(
     store_dir, tmp_path, serve, tls, request
 ):
