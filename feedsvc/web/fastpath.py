@@ -44,8 +44,7 @@ from werkzeug.wrappers import Request
 
 from ..render import urls
 from ..render.cache import Rendered
-from ..websub import settings as websub_settings
-from . import hooks, logs, negotiation, responses, security, views
+from . import discovery, hooks, logs, negotiation, responses, security, views
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -142,7 +141,7 @@ class FastPath:
             return None
 
         use_gzip = responses.takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        t = self._templates(rendered, use_gzip, websub_settings.discovery_links(page))
+        t = self._templates(rendered, use_gzip, discovery.discovery_links(page))
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
         if inm is None and ims is None:

@@ -17,8 +17,7 @@ from ..content.store import Store
 from ..render import feeds, urls
 from ..render.cache import RenderCache, Rendered
 from ..render.feeds import FeedPage, Site
-from ..websub import settings as websub_settings
-from . import negotiation, pages, routing
+from . import discovery, negotiation, pages, routing
 from .responses import send
 
 bp = Blueprint("feeds", __name__)
@@ -30,7 +29,7 @@ def site() -> Site:
 
 
 def site_of(config: Mapping[str, Any], base_url: str) -> Site:
-    hubs = websub_settings.hubs_of(config)
+    hubs = discovery.hubs_of(config)
     return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url, hubs)
 
 
@@ -84,7 +83,7 @@ def feed_response(group: Group, fmt: str) -> Response:
     rendered, hit = render_cache().get(cache_key(page), lambda: render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     # Its Vary already names what negotiation looks at.
-    return send(rendered, websub_settings.discovery_links(page))
+    return send(rendered, discovery.discovery_links(page))
 
 
 def render(page: FeedPage) -> Rendered:

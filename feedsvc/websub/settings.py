@@ -1,17 +1,13 @@
-"""WebSub settings, checked once at start-up, and the discovery links they give."""
+"""WebSub settings, checked once at start-up."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..render import urls
-from ..render.feeds import FeedPage
+from ..web.discovery import HUB_PATH, hubs_of
 
-# The built-in hub's endpoint; `self` in WEBSUB_HUBS stands for BASE_URL + this.
-HUB_PATH = urls.HUB.path()
 DB_NAME = "websub.sqlite3"
 LOCK_NAME = "leader.lock"
 
@@ -56,7 +52,7 @@ def from_config(config: Mapping) -> WebSubSettings | None:
         parts = urlsplit(name)
         if name != "self" and (parts.scheme not in ("http", "https") or not parts.netloc):
             raise ValueError(f"FEEDSVC_WEBSUB_HUBS: {name!r} is neither `self` nor a hub URL")
-    hubs = _hubs(config["WEBSUB_HUBS"], base_url)
+    hubs = hubs_of(config)
     self_hub = base_url + HUB_PATH if "self" in names else None
     low, default, high = (
         config["WEBSUB_LEASE_MIN"],
@@ -81,36 +77,4 @@ def from_config(config: Mapping) -> WebSubSettings | None:
         callbacks_per_host=config["WEBSUB_CALLBACKS_PER_HOST"],
         requests_per_minute=config["WEBSUB_REQUESTS_PER_MINUTE"],
         timeout=config["WEBSUB_TIMEOUT"],
-    )
-
-
-def hubs_of(config: Mapping) -> tuple[str, ...]:
-    """The hubs a feed announces (none when WebSub is off), for the renderers' Site."""
-    return _hubs(config["WEBSUB_HUBS"], config["BASE_URL"])
-
-
-@functools.lru_cache(maxsize=16)
-def _hubs(names: str, base_url: str) -> tuple[str, ...]:
-    hubs: list[str] = []
-    for name in (part.strip() for part in names.split(",")):
-        url = base_url + HUB_PATH if name == "self" else name
-        if url and url not in hubs:
-            hubs.append(url)
-    return tuple(hubs)
-
-
-def discovery_links(page: FeedPage) -> tuple[tuple[str, str], ...]:
-    """WebSub discovery (section 4): a Link rel=hub per hub and exactly one rel=self,
-    the page's canonical URL; none when WebSub is off."""
-    hubs = page.site.hubs
-    if not hubs:
-        return ()
-    return _links(hubs, page.url())
-
-
-@functools.lru_cache(maxsize=4096)
-def _links(hubs: tuple[str, ...], self_url: str) -> tuple[tuple[str, str], ...]:
-    return (
-        *(("Link", f'<{hub}>; rel="hub"') for hub in hubs),
-        ("Link", f'<{self_url}>; rel="self"'),
     )
