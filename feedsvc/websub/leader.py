@@ -26,7 +26,7 @@ from .metrics import WebSubMetrics
 from .publisher import Changes
 from .queue import Job, Queue
 from .safety import Client
-from .settings import WebSubSettings
+from .settings import LOCK_NAME, WebSubSettings
 from .storage import Storage
 
 log = logging.getLogger("feedsvc.websub")
@@ -61,7 +61,7 @@ class Leader:
         self.metrics = metrics
         self.clock = clock
         self.queue = Queue()
-        self.lock_path = os.path.join(settings.directory, "leader.lock")
+        self.lock_path = os.path.join(settings.directory, LOCK_NAME)
         self._lock_file: int | None = None
         self._lock_pid = 0
         self._since = 0.0
