@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import feedparser
 import lxml.html
@@ -393,6 +393,34 @@ def test_storage_is_written_durably(tmp_path):
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO leader VALUES (2, 1, 0, 0, 0)")
+
+
+def test_edits_a_deletion_and_a_new_topic_each_reach_the_subscriber_once(stepped, store_dir):
+    env = stepped()
+    env.subscribe(path="/all")
+    env.subscribe(path="/ai", topic=BASE + "/topics/ai/feed.json")
+    env.edit()  # a new article about AI (the base article's topic)
+    path = store_dir.add_numbered(
+        300, title="Robots only", topics=["Robots"], publishedDateTime="2024-08-01T10:00:00Z"
+    )
+    store = env.app.extensions["feedsvc.store"]
+    store.refresh()
+    env.step()  # in the main feed, not in the AI one
+    path.unlink()
+    store.refresh()
+    env.step()  # gone again from the main feed
+    store.refresh()
+    env.step()  # nothing changed: nothing sent
+    by_path: dict[str, list[bytes]] = {}
+    for post in env.deliveries():
+        by_path.setdefault(urlsplit(post.path).path, []).append(post.body)
+    assert [feedparser.parse(b).entries[0].title for b in by_path["/all"]] == [
+        "Edit 1",
+        "Robots only",
+        "Edit 1",
+    ]
+    assert len(by_path["/ai"]) == 1  # only the first edit touched the AI feed
+    assert by_path["/all"][-1] == env.client.get("/feed.atom").data  # what a poll gets
 
 
 def test_an_edit_made_while_no_leader_ran_is_pushed_when_one_starts(stepped, store_dir, tmp_path):
