@@ -140,7 +140,7 @@ def subscribe(server_url: str, callbacks: list[str]) -> None:
             )
             response = connection.getresponse()
             response.read()
-            if response.status != 429:
+            if response.status not in (429, 503):
                 break
             time.sleep(0.2)  # the hub is verifying the ones before; a polite client waits
         if response.status != 202:

@@ -345,6 +345,23 @@ def test_requests_per_client_are_limited(stepped):
     assert env.websub.hub.drain(5)
 
 
+def test_a_hub_busy_verifying_says_when_to_come_back(stepped, monkeypatch):
+    from feedsvc.websub import hub
+
+    monkeypatch.setattr(hub, "MAX_PENDING", 1)
+    env = stepped(WEBSUB_TIMEOUT=1.0)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts, never answers: the first verification waits its timeout
+        callback = f"http://127.0.0.1:{silent.getsockname()[1]}/cb"
+        form = {"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.callback": callback}
+        assert env.request(**form).status_code == 202
+        busy = env.request(**{**form, "hub.callback": callback + "2"})
+        assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
+        assert env.websub.hub.drain(5)
+    assert env.request(**form).status_code == 202  # room again
+
+
 def test_a_large_request_is_refused(stepped):
     env = stepped()
     response = env.request(

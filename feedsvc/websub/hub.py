@@ -41,7 +41,7 @@ MAX_REQUEST_BYTES = 16 * 1024  # a subscription request is a few hundred bytes
 MAX_URL = 2048
 MAX_SECRET_BYTES = 200  # section 5.1: hub.secret MUST be less than 200 bytes
 MAX_PUBLISH_URLS = 50
-MAX_PENDING = 256  # verifications waiting in one process; past that the hub says "later"
+MAX_PENDING = 256  # verifications waiting in one process; past that: 503 and Retry-After
 VERIFY_THREADS = 4
 _LEASE = re.compile(r"[0-9]{1,10}")
 
@@ -168,7 +168,8 @@ class Hub:
             if self._pid != os.getpid():  # threads do not cross fork: a pool per process
                 self._pid, self._pool, self._pending = os.getpid(), None, set()
             if len(self._pending) >= MAX_PENDING:
-                raise Rejected(429, "the hub is busy verifying other requests", 10)
+                # Not the client's doing, so not a 4xx: the hub's own load, for a while.
+                raise Rejected(503, "the hub is busy verifying other requests", 2)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="websub-verify")
             future = self._pool.submit(self.verify, intent)
