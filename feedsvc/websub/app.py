@@ -94,6 +94,7 @@ def init_app(app: Flask) -> WebSub | None:
     settings = from_config(app.config)
     if settings is None:
         return None
+    # WEBSUB_CLOCK is no setting but a callable tests pass to create_app, to step time.
     websub = WebSub(app, settings, app.config.get("WEBSUB_CLOCK") or time.time)
     app.extensions["feedsvc.websub"] = websub
     hooks.add(app, websub.ensure_running)  # Flask's before_request and the fast path
