@@ -18,12 +18,15 @@ import feedparser
 import lxml.html
 import pytest
 from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from requests.utils import parse_header_links
 from servers import get, gunicorn, metric_total, scrape
 from test_fastpath import Counted, both_ways, fast_path_of
 from test_websub_spec import BASE, TOPIC, Clock, Env
 from websub_callback import Callback
+from werkzeug.datastructures import MultiDict
 
 from feedsvc.websub.safety import Client, address_refused
 from feedsvc.websub.storage import Storage
@@ -321,6 +324,58 @@ def test_only_as_much_of_an_answer_is_read_as_needed(serve):
         answer = Client(True, 5).request("GET", url + "/", read=44)
     assert answer.body == b"x" * 44
     assert time.monotonic() - started < 2
+
+
+_FIELDS = ("hub.mode", "hub.topic", "hub.callback", "hub.secret", "hub.lease_seconds", "hub.url")
+_VALUES = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=60),
+    st.sampled_from(
+        ["subscribe", "unsubscribe", "publish", TOPIC, BASE + "/feed.rss?page=2", "0", "-1"]
+    ),
+    st.builds(lambda tail: "http://cb.example/" + tail, st.text(max_size=30)),
+    st.just("x" * 3000),
+)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=200,
+    deadline=None,
+    # The fixtures only give the app's folders; one app serves every example.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(form=st.lists(st.tuples(st.sampled_from(_FIELDS), _VALUES), max_size=8))
+def test_any_request_to_the_hub_is_a_202_or_a_4xx_in_plain_text(store_dir, tmp_path_factory, form):
+    app = _fuzz_app(store_dir, tmp_path_factory)
+    hub = app.extensions["feedsvc.websub"].hub
+    started = []
+    hub._start = started.append  # keep every check, make no request to any callback
+    response = app.test_client().post("/websub", data=MultiDict(form))
+    assert response.status_code in (202, 400, 403, 404, 413, 429), response.get_data()
+    assert response.mimetype == "text/plain"
+    assert response.get_data(as_text=True).strip()
+    assert (response.status_code == 202) == bool(started) or _is_publish(form)
+
+
+def _is_publish(form) -> bool:
+    modes = [value for name, value in form if name == "hub.mode"]
+    return modes == ["publish"]
+
+
+_FUZZ: dict = {}
+
+
+def _fuzz_app(store_dir, tmp_path_factory):
+    """One app for every example (hypothesis runs them in one test)."""
+    if "app" not in _FUZZ:
+        _FUZZ["app"] = websub_app(
+            store_dir,
+            tmp_path_factory.mktemp("fuzz"),
+            WEBSUB_ALLOW_PRIVATE=False,
+            WEBSUB_REQUESTS_PER_MINUTE=100000,
+        )
+        _FUZZ["app"].extensions["feedsvc.websub"].leader.stop()  # it pushes nothing here
+    return _FUZZ["app"]
 
 
 # --- limits --------------------------------------------------------------------------------
