@@ -17,6 +17,9 @@ from werkzeug.serving import make_server
 from feedsvc import create_app
 from feedsvc.web import logs
 
+# WebSub's fixtures (env, stepped, stop_leaders) and their helpers.
+pytest_plugins = ["websub_env"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "content"
 

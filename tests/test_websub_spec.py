@@ -1,7 +1,7 @@
 """The WebSub Recommendation's requirements, one test each, numbered by its sections.
 
 Each drives the real hub endpoint through Flask's client, with a real callback
-server on 127.0.0.1 (tests/websub_callback.py), and a clock the test steps: the
+server on 127.0.0.1 (tests/websub_env.py), and a clock the test steps: the
 leader's loop is run a step at a time instead of in its thread.
 """
 
@@ -11,115 +11,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import feedparser
 import pytest
 from requests.utils import parse_header_links
-from websub_callback import Callback
-
-BASE = "http://feeds.test"
-TOPIC = BASE + "/feed.atom"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass
-class Env:
-    app: object
-    websub: object
-    callback: Callback
-    callback_url: str
-    clock: Clock
-    store_dir: object
-    edits: int = 0
-
-    @property
-    def client(self):
-        return self.app.test_client()
-
-    def request(self, **form: str):
-        return self.client.post("/websub", data=form)
-
-    def subscribe(self, path: str = "/cb", topic: str = TOPIC, wait: bool = True, **extra: str):
-        response = self.request(
-            **{
-                "hub.mode": "subscribe",
-                "hub.topic": topic,
-                "hub.callback": self.callback_url + path,
-                **extra,
-            }
-        )
-        if wait:
-            assert self.websub.hub.drain(5)
-        return response
-
-    def unsubscribe(self, path: str = "/cb", topic: str = TOPIC):
-        response = self.request(
-            **{
-                "hub.mode": "unsubscribe",
-                "hub.topic": topic,
-                "hub.callback": self.callback_url + path,
-            }
-        )
-        assert self.websub.hub.drain(5)
-        return response
-
-    def subscriptions(self, topic: str = TOPIC) -> list:
-        return self.websub.storage.active(topic, self.clock())
-
-    def edit(self) -> None:
-        """Add an article, reload the store, and run the leader's step."""
-        self.edits += 1
-        self.store_dir.add_numbered(
-            100 + self.edits,
-            title=f"Edit {self.edits}",
-            publishedDateTime=f"2024-06-{self.edits:02d}T10:00:00Z",
-        )
-        self.app.extensions["feedsvc.store"].refresh()
-        self.step()
-
-    def step(self, seconds: float = 0) -> None:
-        self.clock.advance(seconds)
-        self.websub.leader.step()
-
-    def deliveries(self) -> list:
-        return self.callback.of("POST")
-
-
-@pytest.fixture
-def env(store_dir, tmp_path, serve):
-    store_dir.add_numbered(1, topics=["AI"])
-    clock = Clock()
-    callback = Callback()
-    with serve(callback) as callback_url:
-        app = store_dir.app(
-            BASE_URL=BASE,
-            WEBSUB_HUBS="self",
-            WEBSUB_DIR=str(tmp_path / "websub"),
-            WEBSUB_ALLOW_PRIVATE=True,
-            WEBSUB_CLOCK=clock,
-            WEBSUB_LEASE_MIN=60,
-            WEBSUB_LEASE_SECONDS=3600,
-            WEBSUB_LEASE_MAX=7200,
-        )
-        websub = app.extensions["feedsvc.websub"]
-        websub.leader.stop()  # this test steps the loop itself
-        assert websub.leader.try_lead()
-        websub.leader.step()  # the baseline: what the store holds now
-        yield Env(app, websub, callback, callback_url, clock, store_dir)
-        websub.leader.stop()
-
+from websub_env import BASE, TOPIC, Env
 
 # --- 4. Discovery -------------------------------------------------------------------
 
