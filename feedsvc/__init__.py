@@ -20,7 +20,7 @@ def create_app(config: Mapping | None = None):
     from .config import coerce
     from .content import store
     from .render import cache
-    from .web import errors, fastpath, pages, security, views
+    from .web import errors, fastpath, origin, pages, security, views
 
     app = Flask(__name__)
     app.config.from_prefixed_env("FEEDSVC")
@@ -30,6 +30,7 @@ def create_app(config: Mapping | None = None):
     store.init_app(app)
     cache.init_app(app)
     errors.init_app(app)
+    origin.init_app(app)
     security.init_app(app)
     _init_operations(app)
     app.register_blueprint(views.bp)

@@ -351,7 +351,7 @@ def test_base_url_comes_from_config_or_the_request(store_dir):
         json.loads(configured.get("/feed.json").data)["feed_url"]
         == "https://feeds.example.org/feed.json"
     )
-    from_host = store_dir.app().test_client()
+    from_host = store_dir.app(ALLOWED_HOSTS="reader.test").test_client()
     feed = json.loads(from_host.get("/feed.json", base_url="http://reader.test:8080").data)
     assert feed["feed_url"] == "http://reader.test:8080/feed.json"
 

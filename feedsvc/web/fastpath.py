@@ -12,8 +12,7 @@ entry, and hands everything else to the Flask app unchanged:
   in-range numbers, a request body;
 * a browser navigation that negotiation answers with the HTML page;
 * ``If-Match``, ``If-Unmodified-Since``, ``Range`` and ``If-Range``;
-* a Host header with anything but letters, digits, dots, dashes and a port, when
-  the site's URL comes from it (no ``BASE_URL``);
+* a Host or scheme that origin.py refuses (Flask answers the 400);
 * a cache miss: Flask renders the feed and caches it for the next request;
 * an error while answering, which is logged.
 
@@ -38,7 +37,6 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from werkzeug.http import http_date, is_resource_modified
-from werkzeug.wrappers import Request
 
 from ..render.cache import Rendered
 from ..render.feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage
@@ -50,7 +48,6 @@ log = logging.getLogger("feedsvc.fastpath")
 # decoding; anything else is left to Flask's routing.
 _FEED_PATH = re.compile(r"/(?:(topics|providers)/([A-Za-z0-9._~-]{1,200})/)?feed\.(rss|atom|json)")
 _QUERY = re.compile(r"(limit|page)=([0-9]{1,6})(?:&(limit|page)=([0-9]{1,6}))?")
-_SAFE_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
 # Route names as logs.route_name() gives them for the rules in views.py.
 ROUTES = {
     None: "/feed.<fmt>",
@@ -91,9 +88,9 @@ class FastPath:
         self.metrics = app.extensions["feedsvc.metrics"]
         self.reloader = app.extensions["feedsvc.reloader"]
         self.loader = app.extensions.get("feedsvc.loader")
+        self.origin = app.extensions["feedsvc.origin"]
         # Flask itself checks these against the Host; leave such apps to it.
         self.usable = not app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS")
-        self._hosts: dict[tuple, str] = {}
         self._headers: dict[tuple, _Templates] = {}
         self._date = (0, "")
 
@@ -132,7 +129,7 @@ class FastPath:
             return None
         if negotiation.wants_page(environ):
             return None  # the HTML page, from Flask
-        base_url = self._base_url(environ)
+        base_url = self.origin.of(environ)
         if base_url is None or not self.store.ready:
             return None
         area, slug, fmt = match.groups()
@@ -207,23 +204,6 @@ class FastPath:
         if not (1 <= limit <= MAX_LIMIT and 1 <= number <= MAX_PAGE):
             return None  # Flask's 400
         return limit, number
-
-    def _base_url(self, environ: dict) -> str | None:
-        base_url = self.config["BASE_URL"]
-        if base_url:
-            return base_url
-        host = environ.get("HTTP_HOST")
-        if host is None or not _SAFE_HOST.fullmatch(host):
-            return None
-        key = (environ.get("wsgi.url_scheme"), host, environ.get("SERVER_NAME"))
-        key += (environ.get("SERVER_PORT"),)
-        base_url = self._hosts.get(key)
-        if base_url is None:
-            if len(self._hosts) >= _MAX_MEMO:
-                self._hosts.clear()
-            # What views.site() takes, computed by werkzeug once per distinct host.
-            base_url = self._hosts[key] = Request(environ).host_url.rstrip("/")
-        return base_url
 
     def _templates(self, rendered: Rendered, use_gzip: bool) -> _Templates:
         """The header lists around Date for one cached entry, as views.send() orders them.

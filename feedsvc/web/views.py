@@ -20,7 +20,7 @@ from ..content.store import Store
 from ..render import feeds
 from ..render.cache import RenderCache, Rendered
 from ..render.feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage, Site
-from . import negotiation, pages
+from . import negotiation, origin, pages
 
 bp = Blueprint("feeds", __name__)
 
@@ -29,8 +29,7 @@ _NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 def site() -> Site:
-    config = current_app.config
-    return site_of(config, config["BASE_URL"] or request.host_url.rstrip("/"))
+    return site_of(current_app.config, origin.base_url())
 
 
 def site_of(config, base_url: str) -> Site:
