@@ -25,8 +25,8 @@ from types import MappingProxyType
 
 from . import persist
 from .files import FileStat, parse_batch, parse_batch_pickled, relative, scan, stat_one
-from .index import Group, Snapshot, build_snapshot
-from .model import MODEL_CLASSES, Article, Problem, Provider, printable
+from .index import Snapshot, build_snapshot
+from .model import Article, Problem, Provider, printable
 from .reloader import Reloader
 
 log = logging.getLogger("feedsvc.store")
@@ -185,22 +185,21 @@ class Store:
         """Take the entries (and, if nothing changed since, the index) from the cache file."""
         if self.cache_file is None:
             return None
-        payload = persist.load(self.cache_file)
-        if not isinstance(payload, dict) or payload.get("root") != os.path.realpath(self.root):
+        state = persist.load(self.cache_file)
+        if state is None or state.root != os.path.realpath(self.root):
             return None
-        self._entries = payload["entries"]
-        self._generation = payload["generation"]
+        self._entries = {rel: _Entry(*fields) for rel, fields in state.entries.items()}
+        self._generation = state.generation
         for entry in self._entries.values():
             if entry.article is not None and entry.article.provider is not None:
                 self._providers.setdefault(entry.article.provider, entry.article.provider)
-        everything, topics, providers, aliases, problems, files = payload["index"]
         return Snapshot(
-            everything=everything,
-            topics=MappingProxyType(topics),
-            providers=MappingProxyType(providers),
-            topic_aliases=MappingProxyType(aliases),
-            problems=problems,
-            files=files,
+            everything=state.everything,
+            topics=MappingProxyType(state.topics),
+            providers=MappingProxyType(state.providers),
+            topic_aliases=MappingProxyType(state.aliases),
+            problems=state.problems,
+            files=state.files,
             generation=self._generation,
             loaded_at=0.0,
             load_seconds=0.0,
@@ -217,21 +216,20 @@ class Store:
             return
         self._saved_at = now
         self._unsaved = False
-        index = (
-            snapshot.everything,
-            dict(snapshot.topics),
-            dict(snapshot.providers),
-            dict(snapshot.topic_aliases),
-            snapshot.problems,
-            snapshot.files,
+        state = persist.State(
+            root=os.path.realpath(self.root),
+            generation=self._generation,
+            entries={
+                rel: (e.size, e.mtime_ns, e.article, e.problem) for rel, e in self._entries.items()
+            },
+            everything=snapshot.everything,
+            topics=dict(snapshot.topics),
+            providers=dict(snapshot.providers),
+            aliases=dict(snapshot.topic_aliases),
+            problems=snapshot.problems,
+            files=snapshot.files,
         )
-        payload = {
-            "root": os.path.realpath(self.root),
-            "generation": self._generation,
-            "entries": self._entries,
-            "index": index,
-        }
-        persist.dump(self.cache_file, payload, MODEL_CLASSES + (_Entry, Group))
+        persist.dump(self.cache_file, state)
 
     def _root_gone(self, started: float) -> Snapshot:
         if not self.root_missing:
