@@ -87,6 +87,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         "Number of trusted reverse proxies whose X-Forwarded-* headers give the scheme and host.",
     ),
+    Setting(
+        "READYZ_PATHS",
+        False,
+        bool,
+        "true: /readyz names each skipped file; false: it gives reasons and counts only, "
+        "as file names can tell what is not published yet.",
+    ),
     Setting("WORKERS", 0, int, "Processes used to parse a large store; 0: one per CPU."),
     Setting(
         "BACKGROUND_LOAD",

@@ -71,6 +71,11 @@ def post_worker_init(worker):
     from feedsvc.web.health import start_loading
 
     start_loading(worker.wsgi)
+    # Every worker keeps its own store fresh (and says how), not only those that have
+    # had a request yet.
+    reloader = getattr(worker.wsgi, "extensions", {}).get("feedsvc.reloader")
+    if reloader is not None:
+        reloader.ensure_running()
 
 
 def child_exit(server, worker):

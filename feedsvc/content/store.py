@@ -24,7 +24,7 @@ from multiprocessing import get_context
 from types import MappingProxyType
 
 from . import persist
-from .files import FileStat, parse_batch, parse_batch_pickled, relative, scan, stat_one
+from .files import FileStat, ScanReport, parse_batch, parse_batch_pickled, relative, scan, stat_one
 from .index import Snapshot, build_snapshot
 from .model import Article, Problem, Provider, printable
 from .reloader import Reloader
@@ -76,6 +76,7 @@ class Store:
         self._generation = 0
         self._snapshot: Snapshot | None = None
         self.root_missing = False
+        self.folders = 0  # folders the last full scan listed (the reloader's watch covers them)
         # Called with each newly published snapshot, inside the refresh (metrics use it).
         self.listeners: list[Callable[[Snapshot], None]] = []
         self._parsed_here = False  # a parse ran in this process, not in pool workers
@@ -240,20 +241,38 @@ class Store:
         return self._publish(started, files=0)
 
     def _update_entries(self) -> bool:
-        """Re-read new and changed files, forget deleted ones; True if anything changed."""
+        """Re-read new and changed files, forget deleted ones; True if anything changed.
+
+        The files of a folder that cannot be listed keep their last good versions: a
+        permissions slip must not empty feeds any more than one unreadable file does.
+        """
         seen: set[str] = set()
         todo: list[FileStat] = []
-        rejected: list[Problem] = []
-        for stat in scan(self.root, rejected):
+        report = ScanReport()
+        for stat in scan(self.root, report):
             seen.add(stat.rel)
             if self._stale(stat):
                 todo.append(stat)
         if not os.path.isdir(self.root):
             # Gone mid-scan: what was seen is partial, so change nothing.
             raise FileNotFoundError(self.root)
+        self.folders = report.folders
+        if report.unreadable:
+            prefixes = tuple(report.unreadable)
+            seen.update(rel for rel in self._entries if rel.startswith(prefixes))
         refused = 0
-        for problem in rejected:
+        for problem in report.rejected:
             seen.add(problem.source)
+            if problem.source in report.unreadable:
+                kept = sum(
+                    1
+                    for rel, entry in self._entries.items()
+                    if rel.startswith(problem.source) and entry.article is not None
+                )
+                problem = replace(
+                    problem,
+                    reason=f"{problem.reason}; serving the last good versions of {kept} files",
+                )
             refused += self._refuse(problem)
         gone = self._entries.keys() - seen
         for rel in gone:
