@@ -79,6 +79,13 @@ class State:
 
 
 # --- encoding: every object as a list of its fields, in the class's field order ---------
+#
+# JSON lines: a header (root, generation, providers, how many entry and extra-article
+# lines follow), one line per entry with its article, one per article that only a
+# group holds, and the index. Read a line at a time, each line's lists are freed as
+# soon as its objects are built, so loading leaves no holes in memory between them.
+# Articles and providers are shared (groups and entries hold the same objects), so
+# each is written once and then referred to by its position.
 
 
 def _image(i: Image | None) -> list | None:
@@ -90,40 +97,40 @@ def _problem(p: Problem | None) -> list | None:
 
 
 class _Encoder:
-    """Articles and providers are shared (groups and entries hold the same objects),
-    so each is written once, in a table, and referred to by its position."""
-
     def __init__(self) -> None:
-        self.articles: list[list] = []
         self.providers: list[list] = []
-        self._article_ids: dict[int, int] = {}
         self._provider_ids: dict[Provider, int] = {}
+        self._article_ids: dict[int, int] = {}
+        self.extra: list[bytes] = []  # lines of articles no entry holds
 
-    def article(self, a: Article | None) -> int:
-        if a is None:
-            return -1
+    def article(self, a: Article) -> int | list:
+        """The article's position if it was written already, else its row (now written)."""
         known = self._article_ids.get(id(a))
         if known is not None:
             return known
-        self.articles.append(
-            [
-                a.url,
-                a.title,
-                a.published,
-                a.source,
-                a.excerpt,
-                self.provider(a.provider),
-                a.topics,
-                [_image(i) for i in a.images],
-                [[r.title, r.url, r.provider] for r in a.related],
-                a.category,
-                a.quality,
-                a.heat,
-                a.visible,
-            ]
-        )
-        number = self._article_ids[id(a)] = len(self.articles) - 1
-        return number
+        self._article_ids[id(a)] = len(self._article_ids)
+        return [
+            a.url,
+            a.title,
+            a.published,
+            a.source,
+            a.excerpt,
+            self.provider(a.provider),
+            a.topics,
+            [_image(i) for i in a.images],
+            [[r.title, r.url, r.provider] for r in a.related],
+            a.category,
+            a.quality,
+            a.heat,
+            a.visible,
+        ]
+
+    def position(self, a: Article) -> int:
+        row = self.article(a)
+        if isinstance(row, list):
+            self.extra.append(orjson.dumps(row))
+            return len(self._article_ids) - 1
+        return row
 
     def provider(self, p: Provider | None) -> int:
         if p is None:
@@ -135,26 +142,31 @@ class _Encoder:
         return known
 
     def group(self, g: Group) -> list:
-        article = self.article
-        return [g.kind, g.slug, g.name, [article(a) for a in g.articles], _image(g.logo), g.version]
+        members = [self.position(a) for a in g.articles]
+        return [g.kind, g.slug, g.name, members, _image(g.logo), g.version]
 
 
 def encode(state: State) -> bytes:
     encoder = _Encoder()
+    dumps = orjson.dumps
     entries = [
-        [rel, size, mtime_ns, encoder.article(article), _problem(problem)]
-        for rel, (size, mtime_ns, article, problem) in state.entries.items()
+        dumps([rel, size, mtime_ns, _problem(problem), None if a is None else encoder.article(a)])
+        for rel, (size, mtime_ns, a, problem) in state.entries.items()
     ]
-    index = [
-        encoder.group(state.everything),
-        [[key, encoder.group(g)] for key, g in state.topics.items()],
-        [[key, encoder.group(g)] for key, g in state.providers.items()],
-        state.aliases,
-        [_problem(p) for p in state.problems],
-        state.files,
-    ]
-    document = [state.root, state.generation, encoder.providers, encoder.articles, entries, index]
-    return orjson.dumps(document)
+    index = dumps(
+        [
+            encoder.group(state.everything),
+            [[key, encoder.group(g)] for key, g in state.topics.items()],
+            [[key, encoder.group(g)] for key, g in state.providers.items()],
+            state.aliases,
+            [_problem(p) for p in state.problems],
+            state.files,
+        ]
+    )
+    header = dumps(
+        [state.root, state.generation, encoder.providers, len(entries), len(encoder.extra)]
+    )
+    return b"\n".join([header, *entries, *encoder.extra, index])
 
 
 def _make_image(row: list | None) -> Image | None:
@@ -165,65 +177,80 @@ def _make_problem(row: list | None) -> Problem | None:
     return None if row is None else Problem(*row)
 
 
-def decode(body: bytes | memoryview) -> State:
-    """The state :func:`encode` wrote; TypeError, ValueError or IndexError if it is not one."""
-    root, generation, provider_rows, article_rows, entry_rows, index = orjson.loads(body)
+def decode(data: bytes, offset: int = 0) -> State:
+    """The state :func:`encode` wrote at ``offset`` of ``data``; TypeError, ValueError or
+    IndexError if it is not one."""
+    view = memoryview(data)
+    loads = orjson.loads
+    find = data.find
+
+    def line():
+        nonlocal offset
+        end = find(b"\n", offset)
+        if end < 0:
+            end = len(data)
+        value = loads(view[offset:end])
+        offset = end + 1
+        return value
+
+    root, generation, provider_rows, entry_count, extra_count = line()
+    if not isinstance(root, str) or not isinstance(generation, int):
+        raise TypeError("not a store cache")
     providers = [Provider(name, domain, _make_image(logo)) for name, domain, logo in provider_rows]
     providers.append(None)  # position -1: no provider
+    # Values repeated across articles (topics, image types, categories, outlet names)
+    # become one string each, as the parser's own results share them.
+    intern = sys.intern
     fromiso = datetime.fromisoformat
-    articles: list = [
-        Article(
+    articles: list = []
+
+    def article(row: list) -> Article:
+        (url, title, published, source, excerpt, provider, topics) = row[:7]
+        images, related, category, quality, heat, visible = row[7:]
+        made = Article(
             url,
             title,
             fromiso(published),
             source,
             excerpt,
             providers[provider],
-            tuple(topics),
-            tuple(Image(*i) for i in images),
-            tuple(Related(*r) for r in related),
-            category,
+            tuple(map(intern, topics)),
+            tuple([Image(u, intern(m), w, h, t) for u, m, w, h, t in images]) if images else (),
+            tuple([Related(t, u, p and intern(p)) for t, u, p in related]) if related else (),
+            category and intern(category),
             quality,
             heat,
             visible,
         )
-        for (
-            url,
-            title,
-            published,
-            source,
-            excerpt,
-            provider,
-            topics,
-            images,
-            related,
-            category,
-            quality,
-            heat,
-            visible,
-        ) in article_rows
-    ]
-    articles.append(None)  # position -1: no article
-    entries = {
-        rel: (size, mtime_ns, articles[a], _make_problem(p))
-        for rel, size, mtime_ns, a, p in entry_rows
-    }
+        articles.append(made)
+        return made
+
+    entries = {}
+    for _ in range(entry_count):
+        rel, size, mtime_ns, problem, held = line()
+        if held is None:
+            kept = None
+        elif isinstance(held, list):
+            kept = article(held)
+            if kept.source == rel:
+                rel = kept.source  # one string for both, as the parser leaves them
+        else:
+            kept = articles[held]
+        entries[rel] = (size, mtime_ns, kept, _make_problem(problem))
+    for _ in range(extra_count):
+        article(line())
+    everything, topics, provider_groups, aliases, problems, files = line()
+    if offset < len(data) or not isinstance(aliases, dict):
+        raise ValueError("not a store cache")
+    last = len(articles) - 1
 
     def group(row: list) -> Group:
         kind, slug, name, members, logo, version = row
-        if not all(isinstance(n, int) and n >= 0 for n in members):
+        if members and not (min(members) >= 0 and max(members) <= last):
             raise ValueError("a group refers to no article")
-        return Group(
-            kind, slug, name, tuple(articles[n] for n in members), _make_image(logo), version
-        )
+        held = tuple(map(articles.__getitem__, members))
+        return Group(kind, slug, name, held, _make_image(logo), version)
 
-    everything, topics, provider_groups, aliases, problems, files = index
-    if (
-        not isinstance(root, str)
-        or not isinstance(generation, int)
-        or not isinstance(aliases, dict)
-    ):
-        raise TypeError("not a store cache")
     return State(
         root=root,
         generation=generation,
@@ -333,7 +360,7 @@ def load(path: str) -> State | None:
         log.warning("store cache %s is damaged; parsing afresh", path)
         return None
     try:
-        return decode(body)
+        return decode(data, sum_end)
     except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError) as exc:
         log.warning("store cache %s cannot be loaded (%s); parsing afresh", path, exc)
         return None
