@@ -94,6 +94,13 @@ SETTINGS: tuple[Setting, ...] = (
         "true: /readyz names each skipped file; false: it gives reasons and counts only, "
         "as file names can tell what is not published yet.",
     ),
+    Setting(
+        "METRICS_ALLOW",
+        "127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7",
+        str,
+        "Comma-separated addresses or networks (CIDR) that may read /metrics; others get "
+        "a 404. Loopback and the private networks by default; 0.0.0.0/0, ::/0 for anyone.",
+    ),
     Setting("WORKERS", 0, int, "Processes used to parse a large store; 0: one per CPU."),
     Setting(
         "BACKGROUND_LOAD",
