@@ -20,7 +20,7 @@ def create_app(config: Mapping | None = None):
     from .config import coerce
     from .content import store
     from .render import cache
-    from .web import errors, fastpath, hooks, origin, pages, routing, security, views
+    from .web import errors, fastpath, hooks, limits, origin, pages, routing, security, views
 
     app = Flask(__name__)
     app.config.from_prefixed_env("FEEDSVC")
@@ -31,6 +31,7 @@ def create_app(config: Mapping | None = None):
     hooks.init_app(app)
     hooks.add(app, app.extensions["feedsvc.reloader"].ensure_running)
     cache.init_app(app)
+    limits.init_app(app)
     errors.init_app(app)
     origin.init_app(app)
     security.init_app(app)

@@ -101,6 +101,28 @@ SETTINGS: tuple[Setting, ...] = (
         "Comma-separated addresses or networks (CIDR) that may read /metrics; others get "
         "a 404. Loopback and the private networks by default; 0.0.0.0/0, ::/0 for anyone.",
     ),
+    Setting(
+        "RENDER_RATE",
+        2.0,
+        float,
+        "Uncached feeds and pages a second one client may have rendered, per worker "
+        "process (a burst of RENDER_BURST); past it, 429 with Retry-After. 0: no limit.",
+    ),
+    Setting("RENDER_BURST", 30, int, "Uncached renders a client may have at once, per worker."),
+    Setting(
+        "POLL_LIMIT",
+        10,
+        int,
+        "Unconditional GETs of one feed URL a client may make per MAX_AGE seconds (per "
+        "worker); past it, 429 with Retry-After. Conditional requests never count. 0: no limit.",
+    ),
+    Setting(
+        "LIMITS_EXEMPT",
+        "127.0.0.0/8, ::1",
+        str,
+        "Addresses or networks (CIDR) never limited by RENDER_RATE or POLL_LIMIT: loopback, "
+        "so a proxy on the same host without PROXY_HOPS does not share one budget.",
+    ),
     Setting("WORKERS", 0, int, "Processes used to parse a large store; 0: one per CPU."),
     Setting(
         "BACKGROUND_LOAD",

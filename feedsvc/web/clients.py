@@ -78,3 +78,16 @@ def client_key(address: str | None) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def parse_networks(value: str, setting: str) -> tuple:
+    """Comma-separated addresses or networks (CIDR); ValueError naming ``setting`` if one
+    is not."""
+    networks = []
+    for part in value.split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"FEEDSVC_{setting}: {exc}") from exc
+    return tuple(networks)

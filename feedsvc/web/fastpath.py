@@ -13,6 +13,7 @@ entry, and hands everything else to the Flask app unchanged:
 * a browser navigation that negotiation answers with the HTML page;
 * ``If-Match``, ``If-Unmodified-Since``, ``Range`` and ``If-Range``;
 * a Host or scheme that origin.py refuses (Flask answers the 400);
+* a client over its polling limit (limits.py; Flask answers the 429);
 * a cache miss: Flask renders the feed and caches it for the next request;
 * an error while answering, which is logged.
 
@@ -40,7 +41,7 @@ from werkzeug.http import http_date, is_resource_modified
 
 from ..render import urls
 from ..render.cache import Rendered
-from . import hooks, logs, negotiation, responses, security, views
+from . import hooks, limits, logs, negotiation, responses, security, views
 
 log = logging.getLogger("feedsvc.fastpath")
 
@@ -77,6 +78,7 @@ class FastPath:
         self.metrics = app.extensions["feedsvc.metrics"]
         self.hooks = hooks.hooks_of(app)  # the list Flask's before_request runs
         self.origin = app.extensions["feedsvc.origin"]
+        self.limits = limits.limits_of(app)
         # Flask itself checks these against the Host; leave such apps to it.
         self.usable = not app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS")
         self._headers: dict[tuple, _Templates] = {}
@@ -128,6 +130,10 @@ class FastPath:
         page = views.feed_page(group, fmt, views.site_of(config, base_url), parsed.values)
         if not page.exists:
             return None  # Flask's 404
+        # Counted here once: Flask takes the outcome from the environ, whoever answers.
+        wait = environ[limits.POLL_WAIT] = self.limits.poll_wait(environ)
+        if wait:
+            return None  # Flask's 429
         rendered = self.cache.peek(views.cache_key(page))
         if rendered is None:
             return None
@@ -163,7 +169,6 @@ class FastPath:
             return "304 NOT MODIFIED", headers, []
         body = rendered.gzipped if use_gzip else rendered.body
         return "200 OK", headers, [] if method == "HEAD" else [body]
-
 
     def _templates(self, rendered: Rendered, use_gzip: bool) -> _Templates:
         """The header lists around Date for one cached entry, as responses.send() orders them.

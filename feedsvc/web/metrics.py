@@ -32,6 +32,7 @@ from prometheus_client import (
 
 from ..content.index import Snapshot
 from ..content.store import Store
+from .clients import parse_networks
 from .logs import route_name
 
 bp = Blueprint("metrics", __name__)
@@ -175,22 +176,12 @@ def _finish(response: Response) -> Response:
     return response
 
 
-def parse_networks(value: str) -> tuple:
-    """``METRICS_ALLOW``: comma-separated addresses or networks (CIDR); ValueError if one is not."""
-    networks = []
-    for part in value.split(","):
-        if part.strip():
-            try:
-                networks.append(ipaddress.ip_network(part.strip(), strict=False))
-            except ValueError as exc:
-                raise ValueError(f"FEEDSVC_METRICS_ALLOW: {exc}") from exc
-    return tuple(networks)
-
-
 def init_app(app: Flask) -> Metrics:
     metrics = Metrics()
     app.extensions["feedsvc.metrics"] = metrics
-    app.extensions["feedsvc.metrics_allow"] = parse_networks(app.config["METRICS_ALLOW"])
+    app.extensions["feedsvc.metrics_allow"] = parse_networks(
+        app.config["METRICS_ALLOW"], "METRICS_ALLOW"
+    )
     store: Store = app.extensions["feedsvc.store"]
     store.listeners.append(metrics.observe_snapshot)
     if store.ready:

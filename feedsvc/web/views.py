@@ -17,7 +17,7 @@ from ..content.store import Store
 from ..render import feeds, urls
 from ..render.cache import RenderCache, Rendered
 from ..render.feeds import FeedPage, Site
-from . import negotiation, origin, pages, routing
+from . import limits, negotiation, origin, pages, routing
 from .responses import send
 
 bp = Blueprint("feeds", __name__)
@@ -78,7 +78,8 @@ def feed_response(group: Group, fmt: str) -> Response:
         abort(404, "No such page of this feed.")
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(page)
-    rendered, hit = render_cache().get(cache_key(page), lambda: _render(page))
+    limits.check_poll()
+    rendered, hit = limits.cached(cache_key(page), lambda: _render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     return send(rendered)  # its Vary already names what negotiation looks at
 
