@@ -41,7 +41,7 @@ class Worker(GeventWorker):
             aggressive=False,
         )
         # As GeventWorker.patch does after patching: the listening sockets as gevent's.
-        self.sockets = [
+        self.sockets: list = [
             socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach())
             for s in self.sockets
         ]

@@ -6,9 +6,12 @@ records the latencies in docs/reliability.md.
 
 from __future__ import annotations
 
+import pytest
 from conftest import SAMPLE
 from servers import get, gunicorn
 from slowclients import Attack, probe
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_probes_and_cached_feeds_answer_beside_slow_and_idle_clients(tmp_path):

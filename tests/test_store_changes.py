@@ -35,6 +35,7 @@ def revision(folder, title: str) -> StoreDir:
     return store
 
 
+@pytest.mark.slow
 def test_a_swapped_content_symlink_is_seen_and_then_watched(tmp_path):
     """The git-sync pattern: a link to the current revision, replaced atomically."""
     revision(tmp_path / "rev1", "One")
@@ -54,6 +55,7 @@ def test_a_swapped_content_symlink_is_seen_and_then_watched(tmp_path):
         reloader.stop()
 
 
+@pytest.mark.slow
 def test_a_folder_renamed_over_the_store_is_seen_and_then_watched(tmp_path):
     revision(tmp_path / "store", "Old")
     store, reloader = reloading(tmp_path / "store")
@@ -69,6 +71,7 @@ def test_a_folder_renamed_over_the_store_is_seen_and_then_watched(tmp_path):
         reloader.stop()
 
 
+@pytest.mark.slow
 def test_out_of_inotify_watches_falls_back_to_frequent_scans(store_dir, monkeypatch, caplog):
     """watchdog skips a folder it cannot watch without a word; the reloader notices."""
     from watchdog.observers import inotify_c

@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -184,7 +185,7 @@ def decode(data: bytes, offset: int = 0) -> State:
     loads = orjson.loads
     find = data.find
 
-    def line():
+    def line() -> Any:
         nonlocal offset
         end = find(b"\n", offset)
         if end < 0:
@@ -196,7 +197,9 @@ def decode(data: bytes, offset: int = 0) -> State:
     root, generation, provider_rows, entry_count, extra_count = line()
     if not isinstance(root, str) or not isinstance(generation, int):
         raise TypeError("not a store cache")
-    providers = [Provider(name, domain, _make_image(logo)) for name, domain, logo in provider_rows]
+    providers: list[Provider | None] = [
+        Provider(name, domain, _make_image(logo)) for name, domain, logo in provider_rows
+    ]
     providers.append(None)  # position -1: no provider
     # Values repeated across articles (topics, image types, categories, outlet names)
     # become one string each, as the parser's own results share them.

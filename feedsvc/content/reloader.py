@@ -6,12 +6,16 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .threads import PerProcessThread
 
 if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent
+    from watchdog.observers.api import BaseObserver
+
     from .store import Store
 
 log = logging.getLogger("feedsvc.store")
@@ -39,20 +43,24 @@ class Reloader:
     ``interval`` seconds. Either way it looks at the folder's path every
     ``ROOT_CHECK_INTERVAL`` seconds and scans at once when it leads to another folder
     (a swapped symlink, a folder renamed into place), and it falls back to scanning
-    every ``interval`` seconds when the watch does not cover every folder. Started lazily in the process that serves requests, so it
-    survives a forking server (threads do not cross ``fork``).
+    every ``interval`` seconds when the watch does not cover every folder. Started
+    lazily in the process that serves requests, so it survives a forking server
+    (threads do not cross ``fork``). ``clock`` and ``sleep`` time its refreshes, its
+    idle spells and its scans; tests pass their own.
     """
 
     store: Store
     interval: float
     watch: bool = True
     rescan_interval: float = 60.0
+    clock: Callable[[], float] = time.perf_counter
+    sleep: Callable[[float], None] = time.sleep
     watching: bool = field(default=False, init=False)  # file events are arriving
     _thread: PerProcessThread = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
     _changed: set[str | None] = field(default_factory=set, init=False)  # None: scan all
-    _observer: object = field(default=None, init=False)
+    _observer: BaseObserver | None = field(default=None, init=False)
     _real_root: str = field(default="", init=False)
     _stopped: bool = field(default=False, init=False)
 
@@ -85,7 +93,7 @@ class Reloader:
                 # (and the render cache at most one invalidation per refresh time),
                 # however large the store, while an edit after a quiet spell waits
                 # only the settle time.
-                time.sleep(max(_SETTLE, idle_until - time.perf_counter()))
+                self.sleep(max(_SETTLE, idle_until - self.clock()))
                 self._wake.clear()
                 with self._lock:
                     changed, self._changed = self._changed, set()
@@ -104,27 +112,27 @@ class Reloader:
                 if self.watching:
                     self._stop_watching()
                     self.watching = self._start_watching()
-            if not woke and time.monotonic() >= next_scan:
+            if not woke and self.clock() >= next_scan:
                 full = True
             if woke or full:
-                started = time.perf_counter()
+                started = self.clock()
                 try:
                     if full:
                         self.store.refresh()
                     else:
-                        self.store.refresh_paths(p for p in changed if p is not None)
+                        self.store.refresh_paths([p for p in changed if p is not None])
                 except Exception:  # noqa: BLE001 - keep the last snapshot and try again
                     log.exception("store refresh failed; serving the last snapshot")
-                ended = time.perf_counter()
+                ended = self.clock()
                 idle_until = ended + (ended - started)
                 if full:
                     if self.watching and not self._covers_the_store():
                         self._stop_watching()
                         self.watching = False
                     period = self.rescan_interval if self.watching else self.interval
-                    next_scan = time.monotonic() + period
+                    next_scan = self.clock() + period
             # Woken by events, or to look at the folder itself (a cheap stat) and to scan.
-            wait = min(max(next_scan - time.monotonic(), 0.0), ROOT_CHECK_INTERVAL)
+            wait = min(max(next_scan - self.clock(), 0.0), ROOT_CHECK_INTERVAL)
             woke = self._wake.wait(wait)
 
     def _covers_the_store(self) -> bool:
@@ -151,7 +159,7 @@ class Reloader:
             reloader = self
 
             class Handler(FileSystemEventHandler):
-                def on_any_event(self, event) -> None:
+                def on_any_event(self, event: FileSystemEvent) -> None:
                     if event.event_type in _WRITE_EVENTS:
                         reloader._note(event)
 
@@ -176,7 +184,7 @@ class Reloader:
         if observer is not None:
             observer.stop()
 
-    def _note(self, event) -> None:
+    def _note(self, event: FileSystemEvent) -> None:
         with self._lock:
             if event.is_directory and event.event_type != "modified":
                 self._changed.add(None)  # a folder came, went or moved: scan it all
@@ -210,7 +218,7 @@ def _identity(root: str) -> tuple[str, int, int]:
     return (os.path.realpath(root), st.st_dev, st.st_ino)
 
 
-def _watched_folders(observer: object) -> int | None:
+def _watched_folders(observer: BaseObserver | None) -> int | None:
     """How many folders ``observer``'s inotify watches cover, or None if it cannot tell.
 
     watchdog skips, silently, a subfolder it cannot watch (out of inotify watches);

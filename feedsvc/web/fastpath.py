@@ -35,13 +35,17 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from werkzeug.http import http_date, is_resource_modified
 
 from ..render import urls
 from ..render.cache import Rendered
 from . import hooks, limits, logs, negotiation, responses, security, views
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger("feedsvc.fastpath")
 
@@ -52,8 +56,6 @@ _UNHANDLED = tuple(
     if name not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 )
 _MAX_MEMO = 4096
-
-StartResponse = Callable[..., object]
 
 
 class _Templates(NamedTuple):
@@ -69,7 +71,9 @@ class _Templates(NamedTuple):
 class FastPath:
     """WSGI middleware in front of the Flask app's own ``wsgi_app``."""
 
-    def __init__(self, app, fallback: Callable[[dict, StartResponse], Iterable[bytes]]):
+    def __init__(
+        self, app: Flask, fallback: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
+    ) -> None:
         self.app = app
         self.fallback = fallback
         self.config = app.config
@@ -84,7 +88,7 @@ class FastPath:
         self._headers: dict[tuple, _Templates] = {}
         self._date = (0, "")
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = None
         if self.usable and self.config["FAST_PATH"]:
             try:
@@ -228,6 +232,7 @@ def _check(inm: str | None, ims: str | None, etag: str, last_modified: str) -> b
 _remembered_check = functools.lru_cache(maxsize=1024)(_check)
 
 
-def install(app) -> None:
+def install(app: Flask) -> None:
     """Put the fast path in front of ``app``'s Flask dispatch (before ProxyFix wraps both)."""
-    app.wsgi_app = FastPath(app, app.wsgi_app)
+    # Flask's documented way to wrap its WSGI callable; mypy sees a method replaced.
+    app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -49,6 +49,7 @@ def readyz() -> Response:
         return _no_store(_json({"ready": False, "reason": "the store is loading"}, 503))
     snapshot = store.snapshot
     skipped = snapshot.skipped
+    listed: list[dict[str, object]]
     if current_app.config["READYZ_PATHS"]:
         listed = [{"path": p.source, "reason": p.reason} for p in skipped[:MAX_LISTED]]
     else:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Callable, Hashable
-from typing import NoReturn
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, NoReturn
+from wsgiref.types import WSGIEnvironment
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import TooManyRequests
@@ -35,7 +36,7 @@ POLL_WAIT = "feedsvc.poll_wait"
 
 
 class Limits:
-    def __init__(self, config, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, config: Mapping[str, Any], clock: Callable[[], float] = time.monotonic):
         self.renders = Budget(config["RENDER_RATE"], config["RENDER_BURST"], clock=clock)
         per_max_age, max_age = config["POLL_LIMIT"], config["MAX_AGE"]
         rate = per_max_age / max_age if per_max_age > 0 and max_age > 0 else 0.0
@@ -83,7 +84,9 @@ def limits_of(app: Flask) -> Limits:
 
 
 class _TooMany(TooManyRequests):
-    def get_headers(self, environ=None, scope=None) -> list[tuple[str, str]]:
+    def get_headers(
+        self, environ: WSGIEnvironment | None = None, scope: dict | None = None
+    ) -> list[tuple[str, str]]:
         # An answer for this client at this moment: no cache may keep it for others.
         return [*super().get_headers(environ, scope), ("Cache-Control", "no-store")]
 

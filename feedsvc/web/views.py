@@ -7,7 +7,7 @@ before any view code runs. Caching and CORS headers are set in one place,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, request
@@ -27,7 +27,7 @@ def site() -> Site:
     return site_of(current_app.config, origin.base_url())
 
 
-def site_of(config, base_url: str) -> Site:
+def site_of(config: Mapping[str, Any], base_url: str) -> Site:
     return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url)
 
 
@@ -61,7 +61,7 @@ def group_or_404(kind: str, slug: str) -> Group:
     return group
 
 
-def _feed_view(route: urls.Route):
+def _feed_view(route: urls.Route) -> Callable[..., Response]:
     def view(fmt: str, **values: str) -> Response:
         group = feed_group(store().snapshot, route, values)
         if group is None:
