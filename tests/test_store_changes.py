@@ -47,10 +47,10 @@ def test_a_swapped_content_symlink_is_seen_and_then_watched(tmp_path):
         assert titles(store) == {"a.txt": "One"}
         (tmp_path / "next").symlink_to(tmp_path / "rev2")
         os.replace(tmp_path / "next", link)
-        wait_for(lambda: titles(store) == {"a.txt": "Two"}, timeout=5)
+        wait_for(lambda: titles(store) == {"a.txt": "Two"}, timeout=10)
         # Later edits in the new revision come through its watch.
         second.add("b.txt", article(webUrl="https://n.example.com/b", title="B"))
-        wait_for(lambda: titles(store).get("b.txt") == "B", timeout=5)
+        wait_for(lambda: titles(store).get("b.txt") == "B", timeout=10)
     finally:
         reloader.stop()
 
@@ -63,10 +63,10 @@ def test_a_folder_renamed_over_the_store_is_seen_and_then_watched(tmp_path):
         fresh = revision(tmp_path / "fresh", "New")
         os.rename(tmp_path / "store", tmp_path / "retired")
         os.rename(tmp_path / "fresh", tmp_path / "store")
-        wait_for(lambda: titles(store) == {"a.txt": "New"}, timeout=5)
+        wait_for(lambda: titles(store) == {"a.txt": "New"}, timeout=10)
         fresh = StoreDir(tmp_path / "store")
         fresh.add("b.txt", article(webUrl="https://n.example.com/b", title="B"))
-        wait_for(lambda: titles(store).get("b.txt") == "B", timeout=5)
+        wait_for(lambda: titles(store).get("b.txt") == "B", timeout=10)
     finally:
         reloader.stop()
 
@@ -89,12 +89,12 @@ def test_out_of_inotify_watches_falls_back_to_frequent_scans(store_dir, monkeypa
         store, reloader = reloading(store_dir.root)
         try:
             store_dir.add("late/c.txt", article(webUrl="https://n.example.com/c", title="C"))
-            wait_for(lambda: titles(store).get("late/c.txt") == "C", timeout=5)
+            wait_for(lambda: titles(store).get("late/c.txt") == "C", timeout=10)
             path = store_dir.add(
                 "late/c.txt", article(webUrl="https://n.example.com/c", title="C2")
             )
             os.utime(path, ns=(10**18, 10**18))
-            wait_for(lambda: titles(store).get("late/c.txt") == "C2", timeout=5)
+            wait_for(lambda: titles(store).get("late/c.txt") == "C2", timeout=10)
             assert not reloader.watching
         finally:
             reloader.stop()
@@ -116,7 +116,7 @@ def test_a_watch_that_cannot_start_is_a_warning(store_dir, monkeypatch, caplog):
         reloader.ensure_running()
         try:
             store_dir.add("b.txt", article(webUrl="https://n.example.com/b", title="B"))
-            wait_for(lambda: titles(store).get("b.txt") == "B", timeout=5)
+            wait_for(lambda: titles(store).get("b.txt") == "B", timeout=10)
         finally:
             reloader.stop()
     assert any("not watching" in r.getMessage() for r in caplog.records)
