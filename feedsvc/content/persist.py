@@ -208,8 +208,21 @@ def decode(data: bytes, offset: int = 0) -> State:
     articles: list = []
 
     def article(row: list) -> Article:
-        (url, title, published, source, excerpt, provider, topics) = row[:7]
-        images, related, category, quality, heat, visible = row[7:]
+        (
+            url,
+            title,
+            published,
+            source,
+            excerpt,
+            provider,
+            topics,
+            images,
+            related,
+            category,
+            quality,
+            heat,
+            visible,
+        ) = row
         made = Article(
             url,
             title,
