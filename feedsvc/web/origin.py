@@ -111,11 +111,12 @@ def refuse_unknown() -> None:
 
 
 def canonical_location(response: Response) -> Response:
-    """Point a redirect that werkzeug built from the request's Host at the canonical origin."""
+    """Point an absolute redirect (werkzeug builds the slash redirect's from the request's
+    Host) at the canonical origin: the service never redirects to another site."""
     location = response.headers.get("Location")
     if location and request.path not in EXEMPT:
         parts = urlsplit(location)
-        if parts.netloc and parts.netloc.lower() == request.host.lower():
+        if parts.netloc:
             base = urlsplit(base_url())
             response.headers["Location"] = urlunsplit(
                 (base.scheme, base.netloc, base.path + parts.path, parts.query, parts.fragment)
