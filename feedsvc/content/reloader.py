@@ -102,16 +102,18 @@ class Reloader:
             if identity_now != identity:
                 # A symlink swapped to another folder, or a folder renamed over this
                 # one (git-sync, a deploy): events came from the old one, if at all.
-                log.warning(
-                    "store folder %s was replaced (now %s); scanning it",
-                    self.store.root,
-                    identity_now[0],
-                )
+                # (A folder that went or came back is the store's to report.)
+                if identity_now[1] != -1 and identity[1] != -1:
+                    log.warning(
+                        "store folder %s was replaced (now %s); scanning it",
+                        self.store.root,
+                        identity_now[0],
+                    )
                 identity = identity_now
                 full = True
-                if self.watching:
+                if self.watch:
                     self._stop_watching()
-                    self.watching = self._start_watching()
+                    self.watching = identity_now[1] != -1 and self._start_watching()
             if not woke and self.clock() >= next_scan:
                 full = True
             if woke or full:
