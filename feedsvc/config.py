@@ -179,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
         "WEBSUB_REQUESTS_PER_MINUTE",
         60,
         int,
-        "Subscription requests the hub takes from one client address per minute (per process).",
+        "Requests the hub takes from one client address per minute (per process); 0: no limit.",
     ),
     Setting(
         "WEBSUB_TIMEOUT",

@@ -27,8 +27,9 @@ from werkzeug.datastructures import MultiDict
 
 from ..content.store import Store
 from ..render import urls
+from ..web.clients import Budget, client_key, retry_after
 from .metrics import WebSubMetrics
-from .safety import Client, RateLimit, Refused, host_refused
+from .safety import Client, Refused, host_refused
 from .settings import WebSubSettings
 from .storage import Storage
 from .topics import Topics
@@ -49,7 +50,7 @@ _LEASE = re.compile(r"[0-9]{1,10}")
 class Rejected(Exception):
     """A request the hub will not act on: the status and the reason, in plain text."""
 
-    def __init__(self, status: int, reason: str, retry_after: int | None = None):
+    def __init__(self, status: int, reason: str, retry_after: str | int | None = None):
         super().__init__(reason)
         self.status = status
         self.reason = reason
@@ -90,7 +91,8 @@ class Hub:
         self.metrics = metrics
         self.clock = clock
         self.on_publish = on_publish
-        self.rate = RateLimit(settings.requests_per_minute)
+        per_minute = settings.requests_per_minute
+        self.rate = Budget(per_minute / 60.0, per_minute)
         self._pid = 0
         self._pool: ThreadPoolExecutor | None = None
         self._pending: set[Future] = set()
@@ -105,9 +107,9 @@ class Hub:
             raise Rejected(400, "hub.mode must be subscribe, unsubscribe or publish")
         if not self.store.ready:
             raise Rejected(503, "the hub is starting; try again shortly", 5)
-        wait_for = self.rate.take(client)
+        wait_for = self.rate.take(client_key(client))
         if wait_for:
-            raise Rejected(429, "too many requests from this address", int(wait_for) + 1)
+            raise Rejected(429, "too many requests from this address", retry_after(wait_for))
         if mode == "publish":
             return self._publish(form)
         intent = self._intent(mode, form)

@@ -5,7 +5,8 @@ must be public (not loopback, private, link-local, multicast or reserved) unless
 private ones are allowed, and the connection goes to the address that was checked,
 so a name that changes its answer between the check and the connect (DNS
 rebinding) reaches nothing it should not. Redirects are not followed, each request
-has a deadline, and at most a bounded number of response bytes is read.
+has a deadline, and at most a bounded number of response bytes is read. (How many
+requests a client may make is :mod:`feedsvc.web.clients`' budget, used by the hub.)
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import socket
 import ssl
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -182,39 +181,3 @@ def _read(response: http.client.HTTPResponse, limit: int, deadline: float) -> by
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-class RateLimit:
-    """At most ``per_minute`` requests per client address, as a token bucket, per process.
-
-    Bounded: the least recently seen addresses are forgotten past ``max_clients``.
-    """
-
-    def __init__(
-        self,
-        per_minute: int,
-        clock: Callable[[], float] = time.monotonic,
-        max_clients: int = 10_000,
-    ):
-        self.rate = per_minute / 60.0
-        self.burst = float(max(1, per_minute))
-        self.clock = clock
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, client: str) -> float:
-        """0 if ``client`` may make a request now, else the seconds until it may."""
-        now = self.clock()
-        with self._lock:
-            tokens, at = self._buckets.pop(client, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
-            wait = 0.0
-            if tokens >= 1:
-                tokens -= 1
-            else:
-                wait = (1 - tokens) / self.rate
-            self._buckets[client] = (tokens, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-            return wait
