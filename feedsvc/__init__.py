@@ -19,7 +19,7 @@ def create_app(config: Mapping | None = None):
 
     from .config import coerce
     from .content import store
-    from .render import cache
+    from .render import cache, items
     from .web import errors, fastpath, hooks, pages, routing, security, views
 
     app = Flask(__name__)
@@ -31,6 +31,7 @@ def create_app(config: Mapping | None = None):
     hooks.init_app(app)
     hooks.add(app, app.extensions["feedsvc.reloader"].ensure_running)
     cache.init_app(app)
+    items.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     _init_operations(app)

@@ -24,8 +24,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from ..content.index import Snapshot
 from ..render import directory, paths, urls
 from ..render.cache import Rendered
-from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Entry
-from ..render.feeds import FeedPage, Site, iso_date
+from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Listing
+from ..render.page import FeedPage, Site, iso_date
 from . import routing, views
 from .responses import send
 
@@ -84,7 +84,7 @@ def home() -> Response:
         lambda snapshot, site: _html(
             "home.html",
             site=site,
-            main=Entry(snapshot.everything, site),
+            main=Listing(snapshot.everything, site),
             topics=directory.topics(snapshot, site),
             providers=directory.providers(snapshot, site),
             articles=snapshot.articles[:HOME_ARTICLES],
@@ -108,7 +108,7 @@ def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: st
 def group_page(kind: str, slug: str) -> Response:
     group = views.group_or_404(kind, slug)
     site = views.site()
-    entry = Entry(group, site)
+    entry = Listing(group, site)
     return _cached(
         ("group", kind, group.slug, group.version, site),
         lambda: _html(
@@ -131,7 +131,7 @@ def embed_page(kind: str, slug: str) -> Response:
     return _cached(
         ("embed", kind, group.slug, group.version, limit, site),
         lambda: _html(
-            "embed.html", site=site, entry=Entry(group, site), articles=group.articles[:limit]
+            "embed.html", site=site, entry=Listing(group, site), articles=group.articles[:limit]
         ),
         group.updated,
         HTML,
@@ -147,7 +147,7 @@ def feed_in_browser(page: FeedPage) -> Response:
             "feed.html",
             site=page.site,
             page=page,
-            entry=Entry(group, page.site),
+            entry=Listing(group, page.site),
             articles=page.items[:FEED_VIEW_ARTICLES],
         ),
         group.updated,

@@ -16,7 +16,7 @@ from ..content.index import Group, Snapshot
 from ..content.store import Store
 from ..render import feeds, urls
 from ..render.cache import RenderCache, Rendered
-from ..render.feeds import FeedPage, Site
+from ..render.page import FeedPage, Site
 from . import negotiation, pages, routing
 from .responses import send
 
@@ -86,7 +86,8 @@ def feed_response(group: Group, fmt: str) -> Response:
 
 def _render(page: FeedPage) -> Rendered:
     fmt = feeds.FORMATS[page.fmt]
-    return Rendered.make(fmt.render(page), page.group.updated, fmt.mimetype)
+    body = fmt.render(page, current_app.extensions["feedsvc.items"])
+    return Rendered.make(body, page.group.updated, fmt.mimetype)
 
 
 for _route in urls.FEEDS.values():
