@@ -7,7 +7,7 @@ one row per mode, the median of ``--runs`` runs:
 - ``read``: open and read every file, one process: the I/O floor.
 - ``yaml``: ``yaml.load(front_matter, CSafeLoader)`` for every file, one process:
   what a naive loader costs.
-- ``cold``: ``Store(folder).refresh()`` and ``settle()``, as the service starts, with no
+- ``cold``: ``Store(folder).refresh()`` and ``freeze_heap()``, as the service starts, with no
   persisted cache (a first start).
 - ``restart``: the same with the persisted cache a previous start left (a restart
   over an unchanged store).
@@ -89,14 +89,14 @@ def run_store(folder: str, cache: str) -> dict:
 
     if cache:
         os.environ["FEEDSVC_CACHE_DIR"] = cache
-    from feedsvc.content.store import Store, settle
+    from feedsvc.content.store import Store, freeze_heap
 
     gc.collect()
     before = rss_bytes()
     started = time.perf_counter()
     store = Store(folder, **({"cache_dir": cache} if cache else {}))
     snapshot = store.refresh()
-    settle()  # the service collects and freezes before it serves: part of being ready
+    freeze_heap()  # the service collects and freezes before it serves: part of being ready
     seconds = time.perf_counter() - started
     served = len(snapshot.articles)
     return {

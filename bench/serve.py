@@ -118,7 +118,7 @@ def group_cpu(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def settle(pgid: int, timeout: float = 120.0) -> None:
+def wait_until_idle(pgid: int, timeout: float = 120.0) -> None:
     """Wait until a server is idle: feedsvc's workers scan and watch the store once after start-up.
 
     That first scan costs seconds of CPU at 10k articles and would otherwise be
@@ -210,7 +210,7 @@ def main() -> None:
         wait_up(nginx_url)
         feedsvc_group, ceiling_group, nginx_group = (p.pid for p in processes[:3])
         for process in processes:
-            settle(process.pid)
+            wait_until_idle(process.pid)
         cases = {
             "ceiling": (ceiling_url, [], ceiling_group),
             "cached": (feed_url, [], feedsvc_group),

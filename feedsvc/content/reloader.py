@@ -22,7 +22,7 @@ _WRITE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
 # Past this many changed paths at once (a sync, a checkout), one scan is cheaper.
 _MAX_TARGETED = 1000
 # Events come in bursts (an editor writes, then renames); wait this long to take them together.
-_SETTLE = 0.05
+_EVENT_DEBOUNCE = 0.05
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Reloader:
                 # (and the render cache at most one invalidation per refresh time),
                 # however large the store, while an edit after a quiet spell waits
                 # only the settle time.
-                time.sleep(max(_SETTLE, idle_until - time.perf_counter()))
+                time.sleep(max(_EVENT_DEBOUNCE, idle_until - time.perf_counter()))
                 self._wake.clear()
                 with self._lock:
                     changed, self._changed = self._changed, set()

@@ -43,7 +43,7 @@ SAVE_INTERVAL = 60.0
 
 
 @dataclass(slots=True)
-class _Entry:
+class _FileRecord:
     """What the store remembers of one file between scans."""
 
     size: int
@@ -69,7 +69,7 @@ class Store:
         self.cache_file = persist.cache_path(cache_dir, root, max_file_bytes) if cache_dir else None
         self._saved_at: float | None = None
         self.parsed_files = 0  # files read and parsed by the last refresh, for logs and tests
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _FileRecord] = {}
         # One Provider object per distinct provider: most articles share a handful.
         self._providers: dict[Provider, Provider] = {}
         self._lock = threading.Lock()  # one refresh at a time
@@ -231,7 +231,7 @@ class Store:
             "entries": self._entries,
             "index": index,
         }
-        persist.dump(self.cache_file, payload, MODEL_CLASSES + (_Entry, Group))
+        persist.dump(self.cache_file, payload, MODEL_CLASSES + (_FileRecord, Group))
 
     def _root_gone(self, started: float) -> Snapshot:
         if not self.root_missing:
@@ -302,14 +302,13 @@ class Store:
         if article is not None and article.provider is not None:
             shared = self._providers.setdefault(article.provider, article.provider)
             if shared is not article.provider:
-                # The article was just parsed and nothing else holds it yet.
-                object.__setattr__(article, "provider", shared)
+                article = replace(article, provider=shared)
         if old is not None and old.article is not None and old.article == article:
             article = old.article  # same object, so the groups holding it stay as they are
         # An incomplete or racy read is retried on the next scan.
         racy = time.time_ns() - stat.mtime_ns < RACY_NS
         size = stat.size if complete and not racy else -1
-        self._entries[stat.rel] = _Entry(size, stat.mtime_ns, article, problem)
+        self._entries[stat.rel] = _FileRecord(size, stat.mtime_ns, article, problem)
         return old is None or old.article != article or old.problem != problem
 
     def _publish(self, started: float, files: int) -> Snapshot:
@@ -341,13 +340,12 @@ class Store:
         return snapshot
 
 
-def settle() -> None:
+def freeze_heap() -> None:
     """Move what is loaded now out of the cycle collector's sight.
 
     A loaded store is millions of objects that never form cycles; left in view, every
-    full collection walks them all, which tripled the CPU of an index rebuild at 100k
-    articles. Frozen objects are still freed by reference counting when a reload
-    drops them.
+    full collection would walk them all. Frozen objects are still freed by reference
+    counting when a reload drops them.
     """
     gc.collect()
     gc.freeze()
@@ -381,7 +379,7 @@ def init_app(app) -> Store:
     )
     if not config.get("BACKGROUND_LOAD"):
         store.refresh()  # else health.init_app loads it in each serving process
-        settle()
+        freeze_heap()
     reloader = Reloader(
         store,
         config["RELOAD_INTERVAL"],
