@@ -20,7 +20,7 @@ def create_app(config: Mapping | None = None):
     from .config import coerce
     from .content import store
     from .render import cache, items
-    from .web import errors, fastpath, hooks, pages, routing, security, views
+    from .web import errors, fastpath, hooks, pages, responses, routing, security, views
 
     app = Flask(__name__)
     app.config.from_prefixed_env("FEEDSVC")
@@ -32,6 +32,7 @@ def create_app(config: Mapping | None = None):
     hooks.add(app, app.extensions["feedsvc.reloader"].ensure_running)
     cache.init_app(app)
     items.init_app(app)
+    responses.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     _init_operations(app)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..content.index import Group
 from ..content.model import Article
@@ -32,6 +34,11 @@ class FeedPage:
     fmt: str
     limit: int
     page: int = 1
+
+    @classmethod
+    def of_query(cls, site: Site, group: Group, fmt: str, query: Mapping[str, Any]) -> FeedPage:
+        """The page a feed URL's query values (urls.FEED_QUERY) ask for."""
+        return cls(site, group, fmt, query["limit"], query["page"])
 
     @property
     def items(self) -> tuple[Article, ...]:

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import quote_plus, unquote_to_bytes
 
-from ..content.index import Group
+from ..content.index import Group, Snapshot
 
 # Feed formats by their URL suffix; feeds.FORMATS has one builder for each.
 FORMATS = ("rss", "atom", "json")
@@ -217,6 +217,11 @@ class Route:
         if self.group_slot is not None:
             values[self.group_slot] = group.slug
         return self.template.format(**values)
+
+    def group_in(self, snapshot: Snapshot, values: Mapping[str, str]) -> Group | None:
+        """The group this route's values name in ``snapshot``, or None."""
+        slug = values.get(self.group_slot, "") if self.group_slot else ""
+        return snapshot.group(self.group_kind or "", slug)
 
     def url(self, base_url: str, values: Mapping[str, Any], query: Mapping[str, Any]) -> str:
         """An absolute URL with its query in canonical form."""

@@ -42,8 +42,9 @@ from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Request
 
 from ..render import urls
-from ..render.cache import Rendered
-from . import hooks, logs, negotiation, responses, security, views
+from ..render.cache import Rendered, feed_key
+from ..render.page import FeedPage
+from . import current, hooks, logs, negotiation, responses, security
 
 log = logging.getLogger("feedsvc.fastpath")
 
@@ -80,6 +81,7 @@ class FastPath:
         self.cache = app.extensions["feedsvc.render_cache"]
         self.metrics = app.extensions["feedsvc.metrics"]
         self.hooks = hooks.hooks_of(app)  # the list Flask's before_request runs
+        self.fixed = responses.fixed_headers(app)
         # Flask itself checks these against the Host; leave such apps to it.
         self.usable = not app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS")
         self._hosts: dict[tuple, str] = {}
@@ -124,15 +126,15 @@ class FastPath:
         base_url = self._base_url(environ)
         if base_url is None or not self.store.ready:
             return None
-        group = views.feed_group(self.store.snapshot, route, values)
+        group = route.group_in(self.store.snapshot, values)
         if group is None:
             return None
         config = self.config
         fmt = values["fmt"]
-        page = views.feed_page(group, fmt, views.site_of(config, base_url), parsed.values)
+        page = FeedPage.of_query(current.site_of(config, base_url), group, fmt, parsed.values)
         if not page.exists:
             return None  # Flask's 404
-        rendered = self.cache.peek(views.cache_key(page))
+        rendered = self.cache.peek(feed_key(page))
         if rendered is None:
             return None
 
@@ -181,7 +183,7 @@ class FastPath:
         if base_url is None:
             if len(self._hosts) >= _MAX_MEMO:
                 self._hosts.clear()
-            # What views.site() takes, computed by werkzeug once per distinct host.
+            # What current.site() takes, computed by werkzeug once per distinct host.
             base_url = self._hosts[key] = Request(environ).host_url.rstrip("/")
         return base_url
 
@@ -191,13 +193,13 @@ class FastPath:
         Remembered by what they are made of (the tag stands for the bytes), never by
         the entry itself, so the render cache alone decides how long bytes are kept.
         """
-        fixed = responses.fixed_headers(self.config)
+        fixed = self.fixed
         memo_key = (rendered.etag, rendered.last_modified, rendered.mimetype, use_gzip, fixed)
         templates = self._headers.get(memo_key)
         if templates is not None:
             return templates
         body = rendered.gzipped if use_gzip else rendered.body
-        validators = responses.validator_headers(rendered, use_gzip, self.config)
+        validators = responses.validator_headers(rendered, use_gzip, fixed)
         named = dict(validators)
         etag = ("ETag", named["ETag"])
         entity = (("Content-Type", rendered.mimetype), ("Content-Length", str(len(body))))
