@@ -76,8 +76,8 @@ def front_matter(body: str) -> str | None:
 # base64-like plain scalar, or a block scalar; its indented continuation lines go
 # with it. Anything else is parsed whole and the key dropped afterwards.
 # The quantifiers are possessive: each part of the value can be read only one way,
-# so backtracking could never find another match, and a long value matched one
-# character per alternation was most of this step's cost.
+# so backtracking could never find another match, and a long value must not be
+# matched one character per alternation.
 _SECURED = re.compile(
     r"""^secured[ \t]*:[ \t]*(?:"(?:[^"\\\n]++|\\.)*+"|'(?:[^'\n]++|'')*+'|[A-Za-z0-9+/=;.-]*+|[|>][-+0-9]*+)"""
     r"[ \t]*+(?:#[^\n]*+)?\n(?:[ \t][^\n]*+\n|[ \t]*+\n)*+",

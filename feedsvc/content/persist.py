@@ -56,10 +56,10 @@ def cache_path(cache_dir: str, root: str, max_file_bytes: int) -> str:
 
 
 def _by_fields(obj: object) -> tuple:
-    # Rebuild a slots dataclass by calling it with its fields in order: several times
-    # faster to load than the default state-setting path, which sets one slot at a time
-    # from Python. The fields are read by one attrgetter per class (in C), not a
-    # generator per object: that was ~40% of pickling the workers' results.
+    # Rebuild a slots dataclass by calling it with its fields in order: the default
+    # state-setting path sets one slot at a time from Python. The fields are read by
+    # one attrgetter per class (in C), not a generator per object, because this runs
+    # for every object the workers send back.
     cls = type(obj)
     fields = _FIELDS.get(cls)
     if fields is None:

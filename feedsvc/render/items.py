@@ -69,7 +69,7 @@ class ItemCache:
 def item_html(article: Article) -> str:
     """The item's content: first image, excerpt, and the related coverage list."""
     # Written out rather than templated: it runs for every item of every rendered feed,
-    # and a template render cost more than all the rest of a JSON Feed.
+    # and a template render costs more than all the rest of a JSON Feed.
     lines = []
     if article.images:
         image = article.images[0]

@@ -60,6 +60,5 @@ def render_json(page: FeedPage, items: ItemCache) -> bytes:
     feed["items"] = [
         items.get(article, "json", author(page, article), _json_item) for article in page.items
     ]
-    # orjson: the standard encoder falls back to pure Python when indenting, which
-    # made the encoding cost ten times the rest of the feed.
+    # orjson: the standard encoder falls back to pure Python when indenting.
     return orjson.dumps(feed, option=orjson.OPT_INDENT_2) + b"\n"

@@ -1,11 +1,10 @@
 """The hot case answered below Flask: a GET or HEAD of a feed whose bytes are cached.
 
 Feed readers poll the same few URLs, and nearly every poll is answered from the
-render cache, often with a 304. Through Flask that answer cost about twice what a
-minimal Flask app spends returning the same bytes: request dispatch, werkzeug's
-header objects, ``make_conditional`` and four after-request hooks. This WSGI
-middleware answers exactly that case itself, with header lists made once per cached
-entry, and hands everything else to the Flask app unchanged:
+render cache, often with a 304. Through Flask that answer pays for request
+dispatch, werkzeug's header objects, ``make_conditional`` and the after-request
+hooks. This WSGI middleware answers exactly that case itself, with header lists made
+once per cached entry, and hands everything else to the Flask app unchanged:
 
 * anything but GET or HEAD, a path that is not a feed route of the URL table spelled
   without escapes, a feed that does not exist, a query string that is not in the
