@@ -106,7 +106,7 @@ def test_logging_config_writes_json_from_any_logger(capsys, restore_logging):
 
 
 def test_lines_from_many_threads_reach_a_pipe_whole():
-    """Short lines go out without the lock, long ones with it; none is cut or mixed."""
+    """Short lines and lines longer than a pipe keeps whole: none is cut or mixed."""
     read_end, write_end = os.pipe()
     handler = logs.LineHandler(os.fdopen(write_end, "w"))
     handler.setFormatter(logs.formatter())

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from markupsafe import escape
 
 from ..content.model import Article
@@ -97,7 +98,7 @@ def _build_html(items: ItemCache, article: Article, variant: None) -> str:
     return item_html(article)
 
 
-def init_app(app) -> ItemCache:
+def init_app(app: Flask) -> ItemCache:
     items = ItemCache(ITEM_CACHE_SIZE)
     app.extensions["feedsvc.items"] = items
     return items

@@ -14,9 +14,10 @@ import logging
 import logging.config
 import os
 import re
-import select
+import threading
 import time
 import uuid
+from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
@@ -44,27 +45,28 @@ class RequestIdFilter(logging.Filter):
 class LineHandler(logging.StreamHandler):
     """Writes each record as one line; to a file descriptor, with one ``os.write``.
 
-    POSIX makes a write of at most ``PIPE_BUF`` bytes to a pipe atomic, and Linux keeps
-    a write to a terminal or a file whole too, so such lines need no lock: request
-    threads that each log a line do not queue behind each other. Longer lines, and
-    streams without a descriptor (a test's capture), take the handler's lock.
+    The record is formatted before the lock is taken, and only the write holds it,
+    so request threads that each log a line queue for a system call, not for the
+    formatting too (``logging.Handler.handle`` holds its lock for both). Streams
+    without a descriptor (a test's capture) are written as ``StreamHandler`` does.
     """
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
         try:
             self.fd: int | None = self.stream.fileno()
             self.stream.flush()
         except (AttributeError, OSError, ValueError):
             self.fd = None
+        self._write_lock = threading.Lock()
 
-    def handle(self, record: logging.LogRecord):
+    def handle(self, record: logging.LogRecord) -> bool:
         if self.fd is None:
-            return super().handle(record)
-        passed = self.filter(record)
-        if passed:
-            self.emit(passed if isinstance(passed, logging.LogRecord) else record)
-        return passed
+            return bool(super().handle(record))
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.fd is None:
@@ -72,11 +74,9 @@ class LineHandler(logging.StreamHandler):
             return
         try:
             data = (self.format(record) + self.terminator).encode("utf-8", "backslashreplace")
-            if len(data) <= select.PIPE_BUF:
+            # One writer at a time: a pipe keeps only writes of PIPE_BUF bytes or less whole.
+            with self._write_lock:
                 _write_all(self.fd, data)
-            else:
-                with self.lock:
-                    _write_all(self.fd, data)
         except RecursionError:
             raise
         except Exception:  # noqa: BLE001 - logging's own rule: report, never raise

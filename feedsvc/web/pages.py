@@ -71,7 +71,7 @@ def _cached(
     return send(rendered)
 
 
-def _html(template: str, **context) -> bytes:
+def _html(template: str, **context: object) -> bytes:
     env: Environment = current_app.extensions["feedsvc.templates"]
     return env.get_template(template).render(**context).encode("utf-8")
 
