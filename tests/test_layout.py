@@ -90,6 +90,7 @@ def test_no_module_is_too_long(name):
     assert lines <= MAX_LINES, f"{name} has {lines} lines: split it by job"
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own():
     # A fresh interpreter per module would take seconds; one that imports each in
     # turn from scratch (sys.modules cleared of feedsvc) finds the same order bugs.

@@ -48,7 +48,7 @@ def _render(page: FeedPage) -> Rendered:
     return Rendered.make(fmt.render(page, current.items()), page.group.updated, fmt.mimetype)
 
 
-for _route in urls.FEEDS.values():
+for _route in urls.FEED_ROUTES:
     routing.add(bp, _route, _feed_view(_route))
 
 
