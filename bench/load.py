@@ -94,11 +94,12 @@ def run_store(folder: str, cache: str) -> dict:
 
     if cache:
         os.environ["FEEDSVC_CACHE_DIR"] = cache
-    from feedsvc.content import store as store_module
+    from feedsvc.content.store import Store
 
-    Store = store_module.Store
-    # A baseline from before freeze_heap had its name calls it settle.
-    freeze_heap = getattr(store_module, "freeze_heap", None) or store_module.settle
+    try:
+        from feedsvc.content.heap import freeze_heap
+    except ImportError:  # a baseline from before content/heap.py
+        from feedsvc.content.store import settle as freeze_heap
 
     gc.collect()
     before = rss_bytes()

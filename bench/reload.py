@@ -24,8 +24,9 @@ import statistics
 import tempfile
 import time
 
+from feedsvc.content.heap import freeze_heap
 from feedsvc.content.reloader import Reloader
-from feedsvc.content.store import Store, freeze_heap
+from feedsvc.content.store import Store
 
 
 def wait_for(store: Store, source: str, title: str, timeout: float = 30.0) -> None:

@@ -24,7 +24,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .config import coerce
     from .content import store
     from .render import cache, items
-    from .web import errors, fastpath, hooks, pages, responses, routing, security, views
+    from .web import (
+        errors,
+        fastpath,
+        hooks,
+        limits,
+        origin,
+        pages,
+        responses,
+        routing,
+        security,
+        views,
+    )
 
     app = Flask(__name__)
     app.config.from_prefixed_env("FEEDSVC")
@@ -37,7 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cache.init_app(app)
     items.init_app(app)
     responses.init_app(app)
+    limits.init_app(app)
     errors.init_app(app)
+    origin.init_app(app)
     security.init_app(app)
     _init_operations(app)
     routing.init_app(app)  # after the request id is set, so its 301s and 400s carry it

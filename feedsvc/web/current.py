@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import abort, current_app, request
+from flask import abort, current_app
 
 from ..content.index import Group
 from ..content.store import Store
 from ..render.cache import RenderCache
 from ..render.items import ItemCache
 from ..render.page import Site
+from . import origin
 
 
 def store() -> Store:
@@ -30,9 +31,8 @@ def items() -> ItemCache:
 
 
 def site() -> Site:
-    """The site settings, with the base URL from BASE_URL or else the request's host."""
-    config = current_app.config
-    return site_of(config, config["BASE_URL"] or request.host_url.rstrip("/"))
+    """The site settings, with the request's canonical base URL (see :mod:`.origin`)."""
+    return site_of(current_app.config, origin.base_url())
 
 
 def site_of(config: Mapping, base_url: str) -> Site:

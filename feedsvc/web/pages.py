@@ -26,7 +26,7 @@ from ..render import directory, paths, urls
 from ..render.cache import Rendered, feed_key
 from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Listing
 from ..render.page import FeedPage, Site, iso_date
-from . import current, routing
+from . import current, limits, routing
 from .responses import send
 
 bp = Blueprint("pages", __name__)
@@ -65,9 +65,7 @@ def templates() -> Environment:
 def _cached(
     key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime, mimetype: str
 ) -> Response:
-    rendered, _ = current.render_cache().get(
-        ("pages", *key), lambda: Rendered.make(build(), updated, mimetype)
-    )
+    rendered, _ = limits.cached(("pages", *key), lambda: Rendered.make(build(), updated, mimetype))
     return send(rendered)
 
 

@@ -15,7 +15,7 @@ from ..content.index import Group
 from ..render import feeds, urls
 from ..render.cache import Rendered, feed_key
 from ..render.page import FeedPage
-from . import current, negotiation, pages, routing
+from . import current, limits, negotiation, pages, routing
 from .responses import send
 
 bp = Blueprint("feeds", __name__)
@@ -38,7 +38,8 @@ def feed_response(group: Group, fmt: str) -> Response:
         abort(404, "No such page of this feed.")
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(page)
-    rendered, hit = current.render_cache().get(feed_key(page), lambda: _render(page))
+    limits.check_poll()
+    rendered, hit = limits.cached(feed_key(page), lambda: _render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     return send(rendered)  # its Vary already names what negotiation looks at
 
