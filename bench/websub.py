@@ -22,7 +22,6 @@ import argparse
 import http.client
 import shutil
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -30,14 +29,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+import servers
 
-import servers  # noqa: E402 - tests/servers.py starts gunicorn for the tests too
-from conftest import StoreDir  # noqa: E402
+from feedsvc.content.frontmatter import dump as front_matter
 
 BASE = "http://feeds.bench"  # the topics' public origin; requests go to gunicorn's port
 TOPIC = BASE + "/feed.atom"
+
+
+class Store:
+    """A store folder the bench writes articles into, one file each."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True)
+
+    def add(self, n: int, published: str, title: str | None = None) -> None:
+        data = {
+            "title": title or f"Article {n}",
+            "excerpt": f"A short excerpt of article {n}.",
+            "publishedDateTime": published,
+            "webUrl": f"https://n.example.com/{n}",
+            "type": "article",
+            "published": True,
+            "provider": {"name": "Example News", "domain": "news.example.com"},
+            "topics": ["AI"],
+            "images": [{"url": f"https://cdn.example.com/{n}.jpg", "width": 640, "height": 360}],
+        }
+        (self.root / f"{n}.md").write_text(front_matter(data), encoding="utf-8")
 
 
 class Subscribers:
@@ -179,9 +198,9 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="feedsvc-bench-websub-"))
-    store = StoreDir(scratch / "store")
+    store = Store(scratch / "store")
     for n in range(args.articles):
-        store.add_numbered(n, publishedDateTime=f"2024-01-01T{n % 24:02d}:{n % 60:02d}:00Z")
+        store.add(n, f"2024-01-01T{n % 24:02d}:{n % 60:02d}:00Z")
     subscribers = Subscribers()
     env = {
         "FEEDSVC_BASE_URL": BASE,
@@ -206,9 +225,7 @@ def main() -> None:
             marker = f"Bench edit {n} {time.time_ns()}"
             subscribers.expect(marker)
             wrote = time.perf_counter()
-            store.add_numbered(
-                1_000_000 + n, title=marker, publishedDateTime=f"2025-01-01T00:{n % 60:02d}:00Z"
-            )
+            store.add(1_000_000 + n, f"2025-01-01T00:{n % 60:02d}:00Z", title=marker)
             arrived = subscribers.wait(marker, 1, 30)
             if 0 not in arrived:
                 raise SystemExit(f"edit {n} never reached the subscriber")
@@ -239,7 +256,7 @@ def main() -> None:
         marker = f"Fan-out edit {time.time_ns()}"
         subscribers.expect(marker)
         wrote = time.perf_counter()
-        store.add_numbered(2_000_000, title=marker, publishedDateTime="2025-02-01T00:00:00Z")
+        store.add(2_000_000, "2025-02-01T00:00:00Z", title=marker)
         arrived = subscribers.wait(marker, args.subscribers, 120)
         after = rss_kib(pids)
         times = sorted(t - wrote for t in arrived.values())

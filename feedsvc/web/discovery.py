@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..render import urls
-from ..render.feeds import FeedPage
+from ..render.page import FeedPage
 
 # The built-in hub's endpoint; `self` in WEBSUB_HUBS stands for BASE_URL + this.
 HUB_PATH = urls.HUB.path()

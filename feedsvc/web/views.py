@@ -7,64 +7,24 @@ before any view code runs. Caching and CORS headers are set in one place,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, Response, abort, g, request
 
-from ..content.index import Group, Snapshot
-from ..content.store import Store
+from ..content.index import Group
 from ..render import feeds, urls
-from ..render.cache import RenderCache, Rendered
-from ..render.feeds import FeedPage, Site
-from . import discovery, limits, negotiation, origin, pages, routing
+from ..render.cache import Rendered, feed_key
+from ..render.items import ItemCache
+from ..render.page import FeedPage
+from . import current, discovery, limits, negotiation, pages, routing
 from .responses import send
 
 bp = Blueprint("feeds", __name__)
 
 
-def site() -> Site:
-    return site_of(current_app.config, origin.base_url())
-
-
-def site_of(config: Mapping[str, Any], base_url: str) -> Site:
-    hubs = discovery.hubs_of(config)
-    return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url, hubs)
-
-
-def cache_key(page: FeedPage) -> tuple:
-    """What a rendered feed's bytes depend on (the fast path looks entries up by it too)."""
-    group = page.group
-    return (group.kind, group.slug, group.version, page.fmt, page.limit, page.page, page.site)
-
-
-def feed_group(snapshot: Snapshot, route: urls.Route, values: dict) -> Group | None:
-    """The group a feed route's values name, or None."""
-    return snapshot.group(route.group_kind or "", values.get(route.group_slot or "", ""))
-
-
-def feed_page(group: Group, fmt: str, site: Site, query: Mapping[str, Any]) -> FeedPage:
-    return FeedPage(site, group, fmt, query["limit"], query["page"])
-
-
-def store() -> Store:
-    return current_app.extensions["feedsvc.store"]
-
-
-def render_cache() -> RenderCache:
-    return current_app.extensions["feedsvc.render_cache"]
-
-
-def group_or_404(kind: str, slug: str) -> Group:
-    group = store().snapshot.group(kind, slug)
-    if group is None:
-        abort(404, f"No such {kind}.")
-    return group
-
-
 def _feed_view(route: urls.Route) -> Callable[..., Response]:
     def view(fmt: str, **values: str) -> Response:
-        group = feed_group(store().snapshot, route, values)
+        group = route.group_in(current.store().snapshot, values)
         if group is None:
             abort(404, f"No such {route.group_kind}.")
         return feed_response(group, fmt)
@@ -74,25 +34,26 @@ def _feed_view(route: urls.Route) -> Callable[..., Response]:
 
 
 def feed_response(group: Group, fmt: str) -> Response:
-    page = feed_page(group, fmt, site(), routing.query())
+    page = FeedPage.of_query(current.site(), group, fmt, routing.query())
     if not page.exists:
         abort(404, "No such page of this feed.")
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(page)
     limits.check_poll()
-    rendered, hit = limits.cached(cache_key(page), lambda: render(page))
+    rendered, hit = limits.cached(feed_key(page), lambda: render(page, current.items()))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     # Its Vary already names what negotiation looks at.
     return send(rendered, discovery.discovery_links(page))
 
 
-def render(page: FeedPage) -> Rendered:
-    """A feed page's bytes as the cache keeps them (WebSub renders topics with it too)."""
+def render(page: FeedPage, items: ItemCache) -> Rendered:
+    """A feed page's bytes as the cache keeps them (WebSub renders topics with it too,
+    outside any request, so the item cache is given)."""
     fmt = feeds.FORMATS[page.fmt]
-    return Rendered.make(fmt.render(page), page.group.updated, fmt.mimetype)
+    return Rendered.make(fmt.render(page, items), page.group.updated, fmt.mimetype)
 
 
-for _route in urls.FEEDS.values():
+for _route in urls.FEED_ROUTES:
     routing.add(bp, _route, _feed_view(_route))
 
 

@@ -15,9 +15,9 @@ from flask import Flask
 
 from ..content.index import Group, Snapshot
 from ..render import urls
-from ..render.cache import Rendered
-from ..render.feeds import DEFAULT_LIMIT, FeedPage
-from ..web import views
+from ..render.cache import Rendered, feed_key
+from ..render.page import DEFAULT_LIMIT, FeedPage
+from ..web import current, views
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class Topics:
         if matched is None:
             return "not a feed of this site"
         route, values = matched
-        group = views.feed_group(snapshot, route, values)
+        group = route.group_in(snapshot, values)
         if group is None:
             return "no such feed"
         canonical = self.base_url + urls.feed_path(group, values["fmt"])
@@ -57,8 +57,9 @@ class Topics:
 
     def render(self, group: Group, fmt: str) -> Rendered:
         """The bytes the topic URL serves now, from the render cache."""
-        site = views.site_of(self.app.config, self.base_url)
+        site = current.site_of(self.app.config, self.base_url)
         page = FeedPage(site, group, fmt, DEFAULT_LIMIT, 1)
         cache = self.app.extensions["feedsvc.render_cache"]
-        rendered, _ = cache.get(views.cache_key(page), lambda: views.render(page))
+        items = self.app.extensions["feedsvc.items"]
+        rendered, _ = cache.get(feed_key(page), lambda: views.render(page, items))
         return rendered
