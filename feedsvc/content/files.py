@@ -25,11 +25,15 @@ class FileStat:
     mtime_ns: int
 
 
-def scan(root: str, rejected: list[Problem] | None = None) -> Iterator[FileStat]:
+def scan(
+    root: str, rejected: list[Problem] | None = None, folders: dict[str, int] | None = None
+) -> Iterator[FileStat]:
     """Every article file below ``root``; hidden entries skipped, links leaving the store not followed.
 
     Article-named entries that are not read (a link out of the store, a FIFO) are
-    added to ``rejected``. Raises OSError if ``root`` itself cannot be listed.
+    added to ``rejected``; each folder's modification time goes into ``folders``, by
+    its path inside the store ("" for the root). Raises OSError if ``root`` itself
+    cannot be listed.
     """
     real_root = os.path.realpath(root)
     # Relative paths are built from the folder's prefix: os.path.relpath per file
@@ -40,6 +44,8 @@ def scan(root: str, rejected: list[Problem] | None = None) -> Iterator[FileStat]
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
+            if folders is not None:
+                folders[prefix] = os.stat(folder).st_mtime_ns
         except OSError:
             if folder is root:
                 raise

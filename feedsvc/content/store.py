@@ -6,6 +6,9 @@ kept results and swaps the new :class:`Snapshot` in with one assignment, so a
 request always sees a whole index and never waits for a refresh. A file that turns
 bad keeps its last good version until it is fixed or removed, so an editor's
 half-written save never drops an article from the feeds.
+
+The store also says when it last changed (:meth:`Store.last_modified`), from the
+files and folders alone, so replicas that share a store agree on it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from types import MappingProxyType
 
@@ -62,8 +66,14 @@ class Store:
         max_file_bytes: int = 1 << 20,
         workers: int | None = None,
         cache_dir: str | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self.root = root
+        self.clock = clock
+        # When the latest check of the folder began: changes made before it are in
+        # the snapshot (wall-clock seconds, like file times).
+        self.checked_at = 0.0
+        self._folders: dict[str, int] = {}  # folder inside the store → mtime_ns
         self.max_file_bytes = max_file_bytes
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.cache_file = persist.cache_path(cache_dir, root, max_file_bytes) if cache_dir else None
@@ -109,6 +119,7 @@ class Store:
 
     def _refresh(self) -> Snapshot:
         started = time.perf_counter()
+        self.checked_at = self.clock()
         if not os.path.isdir(self.root):
             return self._root_gone(started)
         first = self._snapshot is None
@@ -137,6 +148,7 @@ class Store:
         with self._lock:
             if self._snapshot is not None and not self.root_missing:
                 started = time.perf_counter()
+                self.checked_at = self.clock()
                 if self._update_paths(paths):
                     snapshot = self._publish(started, files=len(self._entries))
                     self._save(snapshot)
@@ -152,6 +164,7 @@ class Store:
             rel = relative(self.root, path)
             if rel is None:
                 continue
+            self._note_folder(rel)
             found = stat_one(real_root, path, rel)
             if isinstance(found, Problem):
                 refused |= self._refuse(found)
@@ -160,6 +173,14 @@ class Store:
             elif self._stale(found):
                 todo.append(found)
         return bool(self._reparse(todo) or gone or refused)
+
+    def _note_folder(self, rel: str) -> None:
+        """Remember the modification time of the folder holding ``rel`` (a deletion
+        shows there, and nowhere else)."""
+        folder = rel.rpartition("/")[0]
+        with contextlib.suppress(OSError):
+            path = os.path.join(self.root, folder) if folder else self.root
+            self._folders[f"{folder}/" if folder else ""] = os.stat(path).st_mtime_ns
 
     def _stale(self, stat: FileStat) -> bool:
         old = self._entries.get(stat.rel)
@@ -246,13 +267,15 @@ class Store:
         seen: set[str] = set()
         todo: list[FileStat] = []
         rejected: list[Problem] = []
-        for stat in scan(self.root, rejected):
+        folders: dict[str, int] = {}
+        for stat in scan(self.root, rejected, folders):
             seen.add(stat.rel)
             if self._stale(stat):
                 todo.append(stat)
         if not os.path.isdir(self.root):
             # Gone mid-scan: what was seen is partial, so change nothing.
             raise FileNotFoundError(self.root)
+        self._folders = folders
         refused = 0
         for problem in rejected:
             seen.add(problem.source)
@@ -299,6 +322,14 @@ class Store:
                 printable(problem.source),
                 problem.reason,
             )
+        if (
+            article is not None
+            and stat.mtime_ns >= 0
+            and article is not getattr(old, "article", None)
+        ):
+            # Just parsed, so nothing else holds it yet. Whole seconds, as feeds write.
+            modified = datetime.fromtimestamp(stat.mtime_ns // 1_000_000_000, UTC)
+            object.__setattr__(article, "modified", max(modified, article.published))
         if article is not None and article.provider is not None:
             shared = self._providers.setdefault(article.provider, article.provider)
             if shared is not article.provider:
@@ -332,6 +363,9 @@ class Store:
 
     def _install(self, snapshot: Snapshot) -> Snapshot:
         """Make ``snapshot`` the one requests see, and tell the listeners."""
+        newest = max((e.mtime_ns for e in self._entries.values()), default=0)
+        newest = max(newest, *self._folders.values(), 0)
+        snapshot = replace(snapshot, changed_at=newest / 1e9)
         self._snapshot = snapshot
         for listener in self.listeners:
             try:
@@ -339,6 +373,19 @@ class Store:
             except Exception:  # noqa: BLE001 - an observer must not stop the store
                 log.exception("snapshot listener failed")
         return snapshot
+
+    def last_modified(self) -> datetime:
+        """When the store last changed, in whole seconds: its newest file or folder time.
+
+        A deletion leaves no trace in the feeds it left (nor does an article leaving a
+        topic), only in its folder's time, so no feed can say alone when it last
+        changed: every feed answers the store's time. A client compares whole seconds,
+        so the second in which the latest check began, when the store may still change
+        unseen, is never named: a change later in that second still moves the date.
+        """
+        changed = int(self.snapshot.changed_at)
+        newest_safe = int(self.checked_at) - 1
+        return datetime.fromtimestamp(max(0, min(changed, newest_safe)), UTC)
 
 
 def settle() -> None:
@@ -378,6 +425,7 @@ def init_app(app) -> Store:
         max_file_bytes=config["MAX_FILE_BYTES"],
         workers=config["WORKERS"] or None,
         cache_dir=config["CACHE_DIR"] or None,
+        clock=config.get("CLOCK") or time.time,
     )
     if not config.get("BACKGROUND_LOAD"):
         store.refresh()  # else health.init_app loads it in each serving process
