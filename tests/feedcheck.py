@@ -11,6 +11,7 @@ import json
 import feedparser
 from conftest import SECRET
 from lxml import etree
+from lxml import html as lxml_html
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
@@ -34,6 +35,14 @@ def read(body: bytes):
     parsed = feedparser.parse(body)
     assert not parsed.bozo, parsed.get("bozo_exception")
     return parsed
+
+
+def shown(detail) -> str:
+    """What a reader displays for one of feedparser's text values: HTML as the text it
+    renders to (feedparser takes every RSS title as HTML), plain text as it is."""
+    if detail.type in ("text/html", "application/xhtml+xml"):
+        return lxml_html.fragment_fromstring(detail.value, create_parent="div").text_content()
+    return detail.value
 
 
 def check_json_feed(body: bytes) -> dict:

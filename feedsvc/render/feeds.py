@@ -5,11 +5,20 @@ RSS 2.0 and Atom 1.0 go through feedgen (with its Media RSS extension and ours,
 from the spec. Every builder is a pure function of the store's content and the
 site settings: no clock, no randomness, so the same store gives the same bytes on
 every worker and replica and ETags agree.
+
+Plain text (titles, excerpts, names) reaches a reader as the characters it is. RSS
+has no way to say "this is text": readers, feedparser among them, read its titles
+and descriptions as HTML, so those are HTML-escaped before the XML writer escapes
+them again, and ``&``, ``<`` and ``>`` are written as the hexadecimal references the
+RSS Best Practices Profile asks for. Atom says what its text is: plain ``text``
+unless it holds ``&`` or ``<``, then escaped ``html``. JSON strings are exact.
 """
 
 from __future__ import annotations
 
 import copy
+import html
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +54,28 @@ class Site:
     description: str
     language: str
     base_url: str  # absolute, no trailing slash
+    poll_seconds: int = 900  # how often a reader should look (Cache-Control max-age)
+
+    @property
+    def icon(self) -> str:
+        return f"{self.base_url}/favicon.ico"
+
+    @property
+    def logo(self) -> str:
+        return f"{self.base_url}/logo.png"
+
+
+# The shipped logo's size (feedsvc/web/static/logo.png), within RSS's 144x400.
+LOGO_SIZE = 128
+
+
+def update_schedule(seconds: int) -> tuple[str, int]:
+    """sy:updatePeriod and sy:updateFrequency for a polling interval: the shortest
+    period it fits in, and how many times a period, rounded down (never more often)."""
+    for period, length in (("hourly", 3600), ("daily", 86400), ("weekly", 604800)):
+        if seconds <= length:
+            return period, max(1, length // max(seconds, 1))
+    return "monthly", max(1, 2_592_000 // seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,9 +331,14 @@ def _media(fe: FeedEntry, article: Article) -> None:
     fe.feedsvc.media_titles = [image.title for image in article.images]
 
 
+def _as_html(text: str) -> str:
+    """Plain text as HTML that shows it: for elements readers take as HTML."""
+    return html.escape(text, quote=False)
+
+
 def _rss_item(article: Article, creator: str) -> _BuiltEntry:
     fe = _entry(_MEDIA, _DC, _FEEDSVC)
-    fe.title(article.title)
+    fe.title(_as_html(article.title))
     links = [{"href": article.url}]
     if article.images:
         # RSS allows one enclosure per item, so the rest go to media:content. Image
@@ -326,28 +362,41 @@ def _rss_item(article: Article, creator: str) -> _BuiltEntry:
         return _BuiltEntry(fe.rss_entry())
 
 
+# Character references the RSS Profile recommends for & < > in text, which readers
+# decode alike whether the text is plain or HTML. The document has no CDATA sections
+# or comments, so every "&amp;" lxml writes is one character, whatever it is in.
+_HEX_REFERENCES = ((b"&amp;", b"&#x26;"), (b"&lt;", b"&#x3C;"), (b"&gt;", b"&#x3E;"))
+
+
 def render_rss(page: FeedPage) -> bytes:
     fg = _generator(page)
+    fg.title(_as_html(page.title))
+    fg.description(_as_html(page.description))
     fg.link(href=page.url(), rel="self", type="application/rss+xml")
     # The channel <link> is whichever alternate link() came last: the HTML page.
     fg.link(href=page.home, rel="alternate")
     fg.feedsvc.paging = page.paging()
     fg.docs("https://www.rssboard.org/rss-specification")
+    # The polling interval, in the channel's words (minutes) and the syndication module's.
+    fg.ttl(max(1, -(-page.site.poll_seconds // 60)))
+    fg.feedsvc.update = update_schedule(page.site.poll_seconds)
     logo = page.group.logo
     if logo is not None:
-        fg.image(
-            url=logo.url,
-            title=page.title,
-            link=page.home,
-            **_rss_image_size(logo.width, logo.height),
-        )
+        size = _rss_image_size(logo.width, logo.height)
+        fg.image(url=logo.url, title=_as_html(page.title), link=page.home, **size)
+    else:
+        size = {"width": str(LOGO_SIZE), "height": str(LOGO_SIZE)}
+        fg.image(url=page.site.logo, title=_as_html(page.title), link=page.home, **size)
     entries = []
     for article in page.items:
         creator, _ = _author(page, article)
         entries.append(_items.get(article, "rss", creator, _rss_item))
     fg.entry(entries)
     with _RSS_LOCK:
-        return fg.rss_str(pretty=True)
+        body = fg.rss_str(pretty=True)
+    for named, hexadecimal in _HEX_REFERENCES:
+        body = body.replace(named, hexadecimal)
+    return body
 
 
 def _rss_image_size(width: int | None, height: int | None) -> dict[str, str]:
@@ -361,28 +410,54 @@ def _atom_item(article: Article, author: tuple[str, str]) -> _BuiltEntry:
     fe = _entry(_MEDIA, _FEEDSVC)
     fe.id(article.url)
     fe.title(article.title)
-    fe.updated(article.published)
+    fe.updated(article.updated)
     fe.published(article.published)
     if article.excerpt:
         fe.summary(article.excerpt)
     fe.content(_html(article), type="html")
     fe.author(name=author[0], uri=author[1])
     if article.topics:
-        fe.category([{"term": topic, "label": topic} for topic in article.topics])
+        fe.category([{"term": topic} | _label("label", topic) for topic in article.topics])
     # feedgen writes entry links without rel/type/title; the extension writes them.
     links = [{"rel": "alternate", "type": "text/html", "href": article.url}]
     links += [
         {"rel": "enclosure", "type": image.mime_type, "href": image.url}
-        | ({"title": image.title} if image.title else {})
+        | _label("title", image.title)
         for image in article.images
     ]
     links += [
-        {"rel": "related", "type": "text/html", "href": related.url, "title": related.title}
+        {"rel": "related", "type": "text/html", "href": related.url}
+        | _label("title", related.title)
         for related in article.related
     ]
     fe.feedsvc.links = _unique_links(links)
     _media(fe, article)
-    return _BuiltEntry(fe.atom_entry())
+    return _BuiltEntry(_declare_text(fe.atom_entry()))
+
+
+_END_TAG = re.compile(r"</\w+>")
+
+
+def _label(name: str, text: str | None) -> dict[str, str]:
+    """An optional label attribute, left out when the text holds what reads as an HTML
+    end tag: an attribute cannot say it is text, and the same words are in the entry
+    already (the category's term, media:title, the related list in the content)."""
+    return {name: text} if text and not _END_TAG.search(text) else {}
+
+
+_TEXT_CONSTRUCTS = frozenset({"title", "subtitle", "summary", "rights"})
+
+
+def _declare_text(element: etree._Element) -> etree._Element:
+    """Atom text constructs holding & or < become escaped ``type="html"``: as
+    ``text`` they would read as undeclared markup to validators (and to some readers)."""
+    for child in element:
+        text = child.text or ""
+        plain = child.tag in _TEXT_CONSTRUCTS and child.get("type", "text") == "text"
+        if plain and ("<" in text or "&" in text):
+            child.set("type", "html")
+            child.text = _as_html(text)
+    return element
 
 
 def render_atom(page: FeedPage) -> bytes:
@@ -394,15 +469,16 @@ def render_atom(page: FeedPage) -> bytes:
         fg.link(href=href, rel=rel, type="application/atom+xml")
     fg.author(name=page.site.title, uri=page.home)
     logo = page.group.logo
-    if logo is not None:
-        fg.icon(logo.url)
-        fg.logo(logo.url)
+    fg.icon(logo.url if logo is not None else page.site.icon)
+    fg.logo(logo.url if logo is not None else page.site.logo)
     entries = []
     for article in page.items:
         author = _author(page, article)
         entries.append(_items.get(article, "atom", author, _atom_item))
     fg.entry(entries)
-    return fg.atom_str(pretty=True)
+    feed, doc = fg._create_atom()  # atom_str() without the chance to declare text types
+    _declare_text(feed)
+    return etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
 
 def _unique_links(links: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -441,7 +517,7 @@ def _json_item(article: Article, author: tuple[str, str]) -> dict:
     if article.images:
         item["image"] = article.images[0].url
     item["date_published"] = iso_date(article.published)
-    item["date_modified"] = iso_date(article.published)
+    item["date_modified"] = iso_date(article.updated)
     item["authors"] = [author]
     if article.topics:
         item["tags"] = list(article.topics)
@@ -464,9 +540,8 @@ def render_json(page: FeedPage) -> bytes:
         "language": page.site.language,
     }
     logo = page.group.logo
-    if logo is not None:
-        feed["icon"] = logo.url
-        feed["favicon"] = logo.url
+    feed["icon"] = logo.url if logo is not None else page.site.logo
+    feed["favicon"] = logo.url if logo is not None else page.site.icon
     feed["authors"] = [{"name": page.site.title, "url": page.home}]
     if page.has_next:
         feed["next_url"] = page.url(page=page.page + 1)

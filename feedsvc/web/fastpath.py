@@ -150,7 +150,7 @@ class FastPath:
             return None
 
         use_gzip = views._takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        t = self._templates(rendered, use_gzip)
+        t = self._templates(rendered, self.store.last_modified(), use_gzip)
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
         if inm is None and ims is None:
@@ -225,19 +225,19 @@ class FastPath:
             base_url = self._hosts[key] = Request(environ).host_url.rstrip("/")
         return base_url
 
-    def _templates(self, rendered: Rendered, use_gzip: bool) -> _Templates:
+    def _templates(self, rendered: Rendered, last_modified, use_gzip: bool) -> _Templates:
         """The header lists around Date for one cached entry, as views.send() orders them.
 
         Remembered by what they are made of (the tag stands for the bytes), never by
         the entry itself, so the render cache alone decides how long bytes are kept.
         """
         fixed = views._fixed_headers(self.config)
-        memo_key = (rendered.etag, rendered.last_modified, rendered.mimetype, use_gzip, fixed)
+        memo_key = (rendered.etag, last_modified, rendered.mimetype, use_gzip, fixed)
         templates = self._headers.get(memo_key)
         if templates is not None:
             return templates
         body = rendered.gzipped if use_gzip else rendered.body
-        validators = views.validator_headers(rendered, use_gzip, self.config)
+        validators = views.validator_headers(rendered, last_modified, use_gzip, self.config)
         named = dict(validators)
         etag = ("ETag", named["ETag"])
         entity = (("Content-Type", rendered.mimetype), ("Content-Length", str(len(body))))

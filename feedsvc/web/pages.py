@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..content.index import Snapshot
@@ -71,8 +71,9 @@ _templates.globals.update(
 
 
 def _cached(
-    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime, mimetype: str
+    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime | None, mimetype: str
 ) -> Response:
+    """Cached bytes; ``updated`` None for a page made from the store (its date is the store's)."""
     rendered, _ = views.render_cache().get(
         ("pages", *key), lambda: Rendered.make(build(), updated, mimetype)
     )
@@ -106,7 +107,7 @@ def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: st
     return _cached(
         (name, snapshot.generation, site),
         lambda: build(snapshot, site),
-        snapshot.everything.updated,
+        None,
         mimetype,
     )
 
@@ -126,7 +127,7 @@ def group_page(kind: str, slug: str) -> Response:
             articles=group.articles[:GROUP_ARTICLES],
             embed_limit=EMBED_DEFAULT,
         ),
-        group.updated,
+        None,
         HTML,
     )
 
@@ -143,7 +144,7 @@ def embed_page(kind: str, slug: str) -> Response:
         lambda: _html(
             "embed.html", site=site, entry=Entry(group, site), articles=group.articles[:limit]
         ),
-        group.updated,
+        None,
         HTML,
     )
 
@@ -160,7 +161,7 @@ def feed_in_browser(page: FeedPage) -> Response:
             entry=Entry(group, page.site),
             articles=page.items[:FEED_VIEW_ARTICLES],
         ),
-        group.updated,
+        None,
         HTML,
     )
 
@@ -183,8 +184,26 @@ def asset(name: str) -> Response:
     return _cached(("asset", name, updated), path.read_bytes, updated, ASSETS[name])
 
 
+# The site's icon and logo: the configured file, else the shipped one.
+IMAGES = {"favicon.ico": "ICON", "logo.png": "LOGO"}
+
+
+@bp.get("/<any(favicon.ico, logo.png):name>")
+def site_image(name: str) -> Response:
+    configured = current_app.config[IMAGES[name]]
+    path = configured or str(resources.files("feedsvc.web").joinpath("static", name))
+    try:
+        updated = datetime.fromtimestamp(int(os.stat(path).st_mtime), UTC)
+        body = open(path, "rb").read()  # noqa: SIM115 - read whole, closed at once
+    except OSError:
+        abort(404, f"The {IMAGES[name].lower()} file is not readable.")
+    mimetype = "image/png" if body.startswith(b"\x89PNG") else "image/x-icon"
+    return _cached(("image", name, path, updated), lambda: body, updated, mimetype)
+
+
 def page_paths(snapshot: Snapshot) -> Iterator[str]:
     yield "/"
+    yield from (f"/{name}" for name in IMAGES)
     yield "/catalog.json"
     yield "/feeds.opml"
     yield from (f"/{name}" for name in ASSETS)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, Response, abort, current_app, g, redirect, request
 from werkzeug.datastructures import MultiDict, ResponseCacheControl
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
@@ -34,7 +35,9 @@ def site() -> Site:
 
 
 def site_of(config, base_url: str) -> Site:
-    return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url)
+    return Site(
+        config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url, config["MAX_AGE"]
+    )
 
 
 def cache_key(group: Group, fmt: str, limit: int, number: int, site: Site) -> tuple:
@@ -78,10 +81,35 @@ def provider(domain: str, fmt: str) -> Response:
 
 
 def group_or_404(kind: str, slug: str) -> Group:
-    group = store().snapshot.group(kind, slug)
+    """The group, a 301 to where a topic's slug moved, or a 404."""
+    snapshot = store().snapshot
+    group = snapshot.group(kind, slug)
     if group is None:
+        moved = snapshot.moved_topic(slug) if kind == "topic" else None
+        if moved is not None:
+            # Same page or feed, same query, under the topic's slug.
+            path = request.path.replace(f"/topics/{slug}/", f"/topics/{moved}/", 1)
+            query = request.query_string.decode()
+            abort(redirect(request.script_root + path + (f"?{query}" if query else ""), 301))
         abort(404, f"No such {kind}.")
     return group
+
+
+# Until the store is loaded there is nothing true to say about any feed or page.
+LOADING_RETRY_AFTER = 5
+_NO_STORE_NEEDED = frozenset({"pages.asset", "pages.site_image"})
+
+
+@bp.before_app_request
+def wait_for_the_store() -> None:
+    if request.blueprint not in ("feeds", "pages") or request.endpoint in _NO_STORE_NEEDED:
+        return
+    if not store().ready:
+        response = Response("503 Service Unavailable: the store is loading.\n", 503)
+        response.mimetype = "text/plain"
+        response.retry_after = LOADING_RETRY_AFTER
+        response.cache_control.no_store = True
+        abort(response)
 
 
 def feed_response(group: Group, fmt: str) -> Response:
@@ -100,7 +128,7 @@ def feed_response(group: Group, fmt: str) -> Response:
 
 def _render(page: FeedPage) -> Rendered:
     fmt = feeds.FORMATS[page.fmt]
-    return Rendered.make(fmt.render(page), page.group.updated, fmt.mimetype)
+    return Rendered.make(fmt.render(page), None, fmt.mimetype)
 
 
 def send(rendered: Rendered) -> Response:
@@ -108,7 +136,8 @@ def send(rendered: Rendered) -> Response:
     environ = request.environ
     use_gzip = _takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
     body = rendered.gzipped if use_gzip else rendered.body
-    headers = list(validator_headers(rendered, use_gzip, current_app.config))
+    last_modified = rendered.last_modified or store().last_modified()
+    headers = list(validator_headers(rendered, last_modified, use_gzip, current_app.config))
     if not any(name in environ for name in CONDITIONAL):
         # Nothing to compare: make_conditional would only add the Date header.
         headers.append(("Date", http_date()))
@@ -117,8 +146,14 @@ def send(rendered: Rendered) -> Response:
     return response.make_conditional(request)
 
 
-def validator_headers(rendered: Rendered, use_gzip: bool, config: Mapping) -> tuple:
+def validator_headers(
+    rendered: Rendered, last_modified: datetime, use_gzip: bool, config: Mapping
+) -> tuple:
     """The headers of a cached feed before Date, in order (fastpath.py uses them too).
+
+    ``last_modified`` is the store's (see Store.last_modified) for everything made
+    from it: any change to the store moves it, so a client that sends only
+    If-Modified-Since sees every change; the ETag is the feed's own.
 
     Strings made once: werkzeug's cache_control and last_modified setters re-parse and
     re-serialise the header on every assignment, which was half the cost of answering
@@ -127,8 +162,7 @@ def validator_headers(rendered: Rendered, use_gzip: bool, config: Mapping) -> tu
     encoding = (("Content-Encoding", "gzip"),) if use_gzip else ()
     # The two encodings are different representations, so each gets its own strong tag.
     etag = ("ETag", quote_etag(rendered.etag + ("-gz" if use_gzip else "")))
-    last_modified = ("Last-Modified", _http_date(rendered.last_modified))
-    return (*encoding, etag, last_modified, *_fixed_headers(config))
+    return (*encoding, etag, ("Last-Modified", _http_date(last_modified)), *_fixed_headers(config))
 
 
 # The request headers make_conditional acts on (RFC 9110 preconditions and ranges).
@@ -144,14 +178,21 @@ CONDITIONAL = (
 
 def _fixed_headers(config) -> tuple[tuple[str, str], ...]:
     """The headers every feed response carries, from the settings (made once per app)."""
-    key = (config["MAX_AGE"], config["STALE_WHILE_REVALIDATE"], config["STALE_IF_ERROR"])
+    key = (
+        config["MAX_AGE"],
+        config["S_MAXAGE"],
+        config["STALE_WHILE_REVALIDATE"],
+        config["STALE_IF_ERROR"],
+    )
     cached = _FIXED.get(key)
     if cached is None:
         control = ResponseCacheControl()
         control.public = True
         control.max_age = key[0]
-        control.stale_while_revalidate = key[1]
-        control.stale_if_error = key[2]
+        if key[1] < key[0]:
+            control.s_maxage = key[1]
+        control.stale_while_revalidate = key[2]
+        control.stale_if_error = key[3]
         cached = _FIXED[key] = (
             # Feed URLs answer a page or the feed by these headers (negotiation.py).
             ("Vary", ", ".join(("Accept-Encoding", *negotiation.VARY))),
