@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 
 from ..content.index import Group, Snapshot
-from .feeds import FORMATS, FeedPage, Site, feed_path, group_path, iso_date
+from .feeds import FORMATS, FeedPage, Site, iso_date
+from .urls import feed_path, group_path
 
 FORMAT_NAMES = {"rss": "RSS 2.0", "atom": "Atom 1.0", "json": "JSON Feed 1.1"}
 # What each format is announced as in <link rel="alternate"> and in the catalog.

@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from feedgen.entry import FeedEntry
@@ -37,7 +36,9 @@ from markupsafe import escape
 from .. import __version__
 from ..content.index import Group
 from ..content.model import Article
+from . import urls
 from .feedgen_ext import FeedsvcEntryExtension, FeedsvcExtension
+from .urls import feed_path, group_path
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -58,11 +59,11 @@ class Site:
 
     @property
     def icon(self) -> str:
-        return f"{self.base_url}/favicon.ico"
+        return self.base_url + urls.SITE_IMAGE.path(image="favicon.ico")
 
     @property
     def logo(self) -> str:
-        return f"{self.base_url}/logo.png"
+        return self.base_url + urls.SITE_IMAGE.path(image="logo.png")
 
 
 # The shipped logo's size (feedsvc/web/static/logo.png), within RSS's 144x400.
@@ -116,12 +117,8 @@ class FeedPage:
     def url(self, page: int | None = None, fmt: str | None = None) -> str:
         """Absolute URL of this feed, of another page of it, or of it in another format."""
         page = self.page if page is None else page
-        query = {}
-        if self.limit != DEFAULT_LIMIT:
-            query["limit"] = self.limit
-        if page > 1:
-            query["page"] = page
-        suffix = f"?{urlencode(query)}" if query else ""
+        query = urls.FEED_QUERY.spell({"limit": self.limit, "page": page})
+        suffix = f"?{query}" if query else ""
         return self.site.base_url + feed_path(self.group, fmt or self.fmt) + suffix
 
     @property
@@ -143,22 +140,7 @@ class FeedPage:
         return links
 
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-MAX_PAGE = 100_000
-
-
-def group_path(group: Group) -> str:
-    """The HTML page of a group, also the feeds' alternate link."""
-    if group.kind == "topic":
-        return f"/topics/{group.slug}/"
-    if group.kind == "provider":
-        return f"/providers/{group.slug}/"
-    return "/"
-
-
-def feed_path(group: Group, fmt: str) -> str:
-    return f"{group_path(group)}feed.{fmt}"
+DEFAULT_LIMIT = urls.FEED_QUERY.defaults["limit"]
 
 
 def item_html(article: Article) -> str:
@@ -565,6 +547,7 @@ FORMATS: dict[str, Format] = {
     "atom": Format("application/atom+xml; charset=utf-8", render_atom),
     "json": Format("application/feed+json; charset=utf-8", render_json),
 }
+assert tuple(FORMATS) == urls.FORMATS, "each format in the URL table has one builder"
 
 
 def render(page: FeedPage) -> bytes:

@@ -18,31 +18,27 @@ from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..content.index import Snapshot
-from ..render import directory, sitemap
+from ..render import directory, paths, urls
 from ..render.cache import Rendered
 from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Entry
-from ..render.feeds import FeedPage, Site, feed_path, group_path, iso_date
-from . import views
+from ..render.feeds import FeedPage, Site, iso_date
+from . import routing, views
+from .responses import send
 
 bp = Blueprint("pages", __name__)
 
 HOME_ARTICLES = 12
 GROUP_ARTICLES = 20
 FEED_VIEW_ARTICLES = 10
-EMBED_DEFAULT = 5
-EMBED_MAX = 50
+EMBED_DEFAULT = urls.EMBED_QUERY.defaults["limit"]
 HTML = "text/html; charset=utf-8"
 # Served by our own routes rather than Flask's static view, so they get the same
 # caching headers and gzip as everything else.
-ASSETS = {
-    "pages.css": "text/css; charset=utf-8",
-    "pages.js": "text/javascript; charset=utf-8",
-    "embed.js": "text/javascript; charset=utf-8",
-}
+MIMETYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 _templates = Environment(
     loader=PackageLoader("feedsvc.web", "templates"),
@@ -65,26 +61,23 @@ _templates.filters["iso"] = iso_date
 _templates.globals.update(
     FORMAT_NAMES=FORMAT_NAMES,
     FORMAT_TYPES=FORMAT_TYPES,
-    group_path=group_path,
-    feed_path=feed_path,
+    url=urls,  # every link in the templates comes from the URL table
 )
 
 
 def _cached(
-    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime | None, mimetype: str
+    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime, mimetype: str
 ) -> Response:
-    """Cached bytes; ``updated`` None for a page made from the store (its date is the store's)."""
     rendered, _ = views.render_cache().get(
         ("pages", *key), lambda: Rendered.make(build(), updated, mimetype)
     )
-    return views.send(rendered)
+    return send(rendered)
 
 
 def _html(template: str, **context) -> bytes:
     return _templates.get_template(template).render(**context).encode("utf-8")
 
 
-@bp.get("/")
 def home() -> Response:
     return _directory(
         "home",
@@ -112,8 +105,6 @@ def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: st
     )
 
 
-@bp.get("/topics/<slug>/", defaults={"kind": "topic"})
-@bp.get("/providers/<slug>/", defaults={"kind": "provider"})
 def group_page(kind: str, slug: str) -> Response:
     group = views.group_or_404(kind, slug)
     site = views.site()
@@ -132,12 +123,10 @@ def group_page(kind: str, slug: str) -> Response:
     )
 
 
-@bp.get("/topics/<slug>/embed", defaults={"kind": "topic"})
-@bp.get("/providers/<slug>/embed", defaults={"kind": "provider"})
 def embed_page(kind: str, slug: str) -> Response:
     """The feed's newest headlines for an iframe: no script, links open a new tab."""
     group = views.group_or_404(kind, slug)
-    limit = views.int_param(request.args, "limit", EMBED_DEFAULT, 1, EMBED_MAX)
+    limit = routing.query()["limit"]
     site = views.site()
     return _cached(
         ("embed", kind, group.slug, group.version, limit, site),
@@ -153,7 +142,7 @@ def feed_in_browser(page: FeedPage) -> Response:
     """The page a person sees on opening a feed URL in a browser (see :mod:`negotiation`)."""
     group = page.group
     return _cached(
-        ("feed", *views.cache_key(group, page.fmt, page.limit, page.page, page.site)),
+        ("feed", *views.cache_key(page)),
         lambda: _html(
             "feed.html",
             site=page.site,
@@ -166,52 +155,64 @@ def feed_in_browser(page: FeedPage) -> Response:
     )
 
 
-@bp.get("/catalog.json")
 def catalog() -> Response:
     return _directory("catalog", directory.catalog_json, "application/json; charset=utf-8")
 
 
-@bp.get("/feeds.opml")
 def opml() -> Response:
     return _directory("opml", directory.opml, "text/x-opml; charset=utf-8")
 
 
-@bp.get("/<any(" + ", ".join(f'"{name}"' for name in ASSETS) + "):name>")
 def asset(name: str) -> Response:
     path = resources.files("feedsvc.web").joinpath("static", name)
     # Assets change only with a release: the file's date, and a tag from its bytes.
     updated = datetime.fromtimestamp(int(os.stat(str(path)).st_mtime), UTC)
-    return _cached(("asset", name, updated), path.read_bytes, updated, ASSETS[name])
+    mimetype = MIMETYPES[os.path.splitext(name)[1]]
+    return _cached(("asset", name, updated), path.read_bytes, updated, mimetype)
 
 
 # The site's icon and logo: the configured file, else the shipped one.
-IMAGES = {"favicon.ico": "ICON", "logo.png": "LOGO"}
+SITE_IMAGES = {"favicon.ico": "ICON", "logo.png": "LOGO"}
 
 
-@bp.get("/<any(favicon.ico, logo.png):name>")
-def site_image(name: str) -> Response:
-    configured = current_app.config[IMAGES[name]]
-    path = configured or str(resources.files("feedsvc.web").joinpath("static", name))
+def site_image(image: str) -> Response:
+    setting = SITE_IMAGES[image]
+    path = current_app.config[setting] or str(resources.files("feedsvc.web") / "static" / image)
     try:
         updated = datetime.fromtimestamp(int(os.stat(path).st_mtime), UTC)
-        body = open(path, "rb").read()  # noqa: SIM115 - read whole, closed at once
+        with open(path, "rb") as handle:
+            body = handle.read()
     except OSError:
-        abort(404, f"The {IMAGES[name].lower()} file is not readable.")
+        abort(404, f"The {setting.lower()} file is not readable.")
     mimetype = "image/png" if body.startswith(b"\x89PNG") else "image/x-icon"
-    return _cached(("image", name, path, updated), lambda: body, updated, mimetype)
+    return _cached(("image", image, path, updated), lambda: body, updated, mimetype)
+
+
+for _route, _view in (
+    (urls.HOME, home),
+    (urls.TOPIC_PAGE, group_page),
+    (urls.PROVIDER_PAGE, group_page),
+    (urls.TOPIC_EMBED, embed_page),
+    (urls.PROVIDER_EMBED, embed_page),
+    (urls.CATALOG, catalog),
+    (urls.OPML, opml),
+    (urls.ASSET, asset),
+    (urls.SITE_IMAGE, site_image),
+):
+    routing.add(bp, _route, _view)
 
 
 def page_paths(snapshot: Snapshot) -> Iterator[str]:
-    yield "/"
-    yield from (f"/{name}" for name in IMAGES)
-    yield "/catalog.json"
-    yield "/feeds.opml"
-    yield from (f"/{name}" for name in ASSETS)
+    yield urls.HOME.path()
+    yield urls.CATALOG.path()
+    yield urls.OPML.path()
+    yield from (urls.ASSET.path(name=name) for name in urls.ASSETS)
+    yield from (urls.SITE_IMAGE.path(image=image) for image in urls.SITE_IMAGES)
     for group in (*snapshot.topics.values(), *snapshot.providers.values()):
-        yield group_path(group)
-        yield f"{group_path(group)}embed"
+        yield urls.group_path(group)
+        yield urls.embed_path(group)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    sitemap.register(app, page_paths)
+    paths.register(app, page_paths)
