@@ -19,6 +19,7 @@ import shutil
 import sqlite3
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -547,3 +548,42 @@ def test_newsboat_shows_atom_titles_as_written(tmp_path):
         newsboat = Newsboat(base, ["/feed.atom"], tmp_path / "newsboat")
         newsboat.reload()
         assert newsboat.items(0) == {"https://news.example.com/articles/1": [hostile]}
+
+
+def test_two_gunicorn_replicas_on_one_store_agree_on_validators(tmp_path):
+    from servers import get, gunicorn
+
+    store = StoreDir(tmp_path / "store")
+    for n in range(3):
+        store.add_numbered(n, topics=["AI", MOSKVA])
+    env = {"FEEDSVC_RELOAD_INTERVAL": "0.2", "FEEDSVC_WATCH": "false"}
+    env["FEEDSVC_BASE_URL"] = "http://feeds.example"
+    paths = ["/feed.rss", f"/topics/{MOSKVA_SLUG}/feed.atom", "/topics/ai/feed.json"]
+
+    def validators(server) -> dict[str, tuple[str, str]]:
+        answers = {}
+        for path in paths:
+            status, headers, _ = get(server.url + path)
+            assert status == 200
+            answers[path] = (headers["ETag"], headers["Last-Modified"])
+        return answers
+
+    with (
+        gunicorn(store.root, tmp_path / "a.log", workers=1, env=env) as one,
+        gunicorn(store.root, tmp_path / "b.log", workers=1, env=env) as two,
+    ):
+        before = validators(one)
+        assert validators(two) == before
+        store.add_numbered(1, title="Edited on the shared store", topics=["AI", MOSKVA])
+        deadline = time.monotonic() + 20
+        # Both notice within a scan; once the second of the edit is over they agree.
+        while time.monotonic() < deadline:
+            now = validators(one), validators(two)
+            if now[0] == now[1] and all(now[0][p][0] != before[p][0] for p in paths):
+                break
+            time.sleep(0.2)
+        assert now[0] == now[1]
+        for path in paths:
+            assert now[0][path][0] != before[path][0]
+            since = {"If-Modified-Since": before[path][1]}
+            assert get(one.url + path, since)[0] == get(two.url + path, since)[0] == 200
