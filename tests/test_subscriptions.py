@@ -587,3 +587,22 @@ def test_two_gunicorn_replicas_on_one_store_agree_on_validators(tmp_path):
             assert now[0][path][0] != before[path][0]
             since = {"If-Modified-Since": before[path][1]}
             assert get(one.url + path, since)[0] == get(two.url + path, since)[0] == 200
+
+
+def test_a_folder_that_changed_between_scans_moves_last_modified_alike(tmp_path):
+    clock = Clock()
+    store = StoreDir(tmp_path / "store")
+    store.add("a.txt", article(), clock.now - 600)
+    app = store.app(CLOCK=clock)
+    client = app.test_client()
+    held = client.get("/feed.rss").headers["Last-Modified"]
+    # An editor's swap file came and went: nothing served changed, the folder did.
+    os.utime(store.root, (clock.now - 60, clock.now - 60))
+    clock.tick(5)
+    app.extensions["feedsvc.store"].refresh()
+    again = client.get("/feed.rss")
+    assert parsedate_to_datetime(again.headers["Last-Modified"]) > parsedate_to_datetime(held)
+    # Same as a replica that first looked now.
+    fresh = store.app(CLOCK=clock).test_client().get("/feed.rss")
+    assert fresh.headers["Last-Modified"] == again.headers["Last-Modified"]
+    assert fresh.headers["ETag"] == again.headers["ETag"]

@@ -138,6 +138,12 @@ class Store:
             snapshot = self._publish(started, files=len(self._entries))
             self._save(snapshot)
             return snapshot
+        # Nothing served changed, but a folder's time may have (a file came and went
+        # between scans): the date follows it, so replicas that scanned at different
+        # moments come to the same one.
+        changed_at = self._changed_at()
+        if changed_at != self._snapshot.changed_at:
+            self._snapshot = replace(self._snapshot, changed_at=changed_at)
         if self._unsaved:
             self._save(self._snapshot)
         return self._snapshot
@@ -361,11 +367,14 @@ class Store:
                 log.warning("Skipping %s: %s", printable(problem.source), problem.reason)
         return self._install(_timed(snapshot, started))
 
+    def _changed_at(self) -> float:
+        """The newest modification time of any file or folder the store holds."""
+        newest = max((e.mtime_ns for e in self._entries.values()), default=0)
+        return max(newest, *self._folders.values(), 0) / 1e9
+
     def _install(self, snapshot: Snapshot) -> Snapshot:
         """Make ``snapshot`` the one requests see, and tell the listeners."""
-        newest = max((e.mtime_ns for e in self._entries.values()), default=0)
-        newest = max(newest, *self._folders.values(), 0)
-        snapshot = replace(snapshot, changed_at=newest / 1e9)
+        snapshot = replace(snapshot, changed_at=self._changed_at())
         self._snapshot = snapshot
         for listener in self.listeners:
             try:
