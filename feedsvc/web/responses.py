@@ -43,7 +43,8 @@ def send(rendered: Rendered) -> Response:
         headers.append(("Date", http_date()))
         return Response(body, headers=headers, content_type=rendered.mimetype)
     response = Response(body, headers=headers, content_type=rendered.mimetype)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place
+    return response
 
 
 def validator_headers(
@@ -99,5 +100,5 @@ def takes_gzip(accept_encoding: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _http_date(value) -> str:
+def _http_date(value: datetime) -> str:
     return http_date(value)

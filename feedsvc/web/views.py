@@ -7,7 +7,7 @@ before any view code runs. Caching and CORS headers are set in one place,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, request
@@ -28,7 +28,7 @@ def site() -> Site:
     return site_of(config, config["BASE_URL"] or request.host_url.rstrip("/"))
 
 
-def site_of(config, base_url: str) -> Site:
+def site_of(config: Mapping[str, Any], base_url: str) -> Site:
     return Site(
         config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url, config["MAX_AGE"]
     )
@@ -95,7 +95,7 @@ def wait_for_the_store() -> None:
         abort(response)
 
 
-def _feed_view(route: urls.Route):
+def _feed_view(route: urls.Route) -> Callable[..., Response]:
     def view(fmt: str, **values: str) -> Response:
         snapshot = store().snapshot
         group = feed_group(snapshot, route, values)
