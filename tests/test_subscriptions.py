@@ -38,6 +38,8 @@ T0 = 1_735_689_600  # 2025-01-01T00:00:00Z: when the story starts, on the store'
 MOSKVA = "Batteries Drone Москва"
 MOSKVA_SLUG = topic_slug(MOSKVA.casefold())
 NEWSBOAT = shutil.which("newsboat")
+if NEWSBOAT is None and os.environ.get("CI"):
+    raise RuntimeError("CI must have newsboat (.ci/run installs it)")
 
 
 class Clock:
@@ -335,6 +337,8 @@ def story(tmp_path):
         yield story
 
 
+@pytest.mark.slow
+@pytest.mark.integration  # newsboat runs as a process
 def test_every_change_reaches_every_reader_once_at_the_url_it_subscribed_to(story, tmp_path):
     readers = [
         FeedparserReader(story.base, [p for p in story.paths if not p.endswith(".json")]),
@@ -539,6 +543,7 @@ def test_restarted_service_gives_the_same_bytes_and_validators(tmp_path):
     assert answers[0] == answers[1]
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(NEWSBOAT is None, reason="newsboat is not installed (apt-get install newsboat)")
 def test_newsboat_shows_atom_titles_as_written(tmp_path):
     hostile = 'AT&T <b>not bold</b> & "quotes" — 5 < 6 > 4 &amp; done'
@@ -550,6 +555,8 @@ def test_newsboat_shows_atom_titles_as_written(tmp_path):
         assert newsboat.items(0) == {"https://news.example.com/articles/1": [hostile]}
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_two_gunicorn_replicas_on_one_store_agree_on_validators(tmp_path):
     from servers import get, gunicorn
 

@@ -66,8 +66,9 @@ _templates.globals.update(
 
 
 def _cached(
-    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime, mimetype: str
+    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime | None, mimetype: str
 ) -> Response:
+    """Cached bytes; ``updated`` None for what is made from the store (its date is the store's)."""
     rendered, _ = views.render_cache().get(
         ("pages", *key), lambda: Rendered.make(build(), updated, mimetype)
     )
