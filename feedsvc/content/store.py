@@ -438,7 +438,7 @@ def init_app(app: Flask) -> Store:
         max_file_bytes=config["MAX_FILE_BYTES"],
         workers=config["WORKERS"] or None,
         cache_dir=config["CACHE_DIR"] or None,
-        clock=config.get("CLOCK") or time.time,
+        clock=config.get("CLOCK") or time.time,  # not a setting: tests pass their own
     )
     if not config.get("BACKGROUND_LOAD"):
         store.refresh()  # else health.init_app loads it in each serving process
