@@ -17,6 +17,7 @@ working.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -65,6 +66,9 @@ def is_plain(key: str) -> bool:
     return _PLAIN_KEY.fullmatch(key) is not None and not _HASH_WORD.search(key)
 
 
+# Pure functions of a key, asked for every topic on every refresh of the index: a
+# store has a few hundred to a few thousand topics, far fewer than this bound.
+@functools.lru_cache(maxsize=1 << 16)
 def topic_slug(key: str) -> str:
     """The slug of one topic key, from the key alone."""
     base = readable_slug(key)
@@ -76,6 +80,7 @@ def topic_slug(key: str) -> str:
 # --- The earlier rule, kept for redirects ----------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _legacy_readable(key: str) -> str:
     ascii_text = (
         unicodedata.normalize("NFKD", _SYMBOL_RE.sub(lambda m: _SYMBOLS[m.group()], key))
