@@ -75,7 +75,10 @@ def _redirect_moved_topic(snapshot: Snapshot, kind: str, slug: str) -> None:
         return
     path = route.path(**{**(request.view_args or {}), route.group_slot: moved})
     query = request.environ.get("QUERY_STRING", "")  # canonical already (routing.py)
-    abort(redirect(request.script_root + path + (f"?{query}" if query else ""), 301))
+    response = redirect(request.script_root + path + (f"?{query}" if query else ""), 301)
+    # Cross-origin readers (embed.js) may follow it only if it says they may.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    abort(response)
 
 
 # Until the store is loaded there is nothing true to say about any feed or page.
