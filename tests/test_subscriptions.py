@@ -1,9 +1,10 @@
 """Subscriptions played over time, with readers keeping their own books.
 
-Three kinds of reader subscribe to several feeds and poll after every change to the
+Four kinds of reader subscribe to several feeds and poll after every change to the
 store: feedparser with its ``etag``/``modified`` handling (and its own 301 handling),
-a client that sends only If-Modified-Since, and Debian's newsboat driven headless,
-whose SQLite cache is read back. The store goes through an edit of an old article, a
+a client that sends only the If-Modified-Since it was given, one that makes it up from
+the time of its last fetch, and Debian's newsboat driven headless, whose SQLite cache
+is read back. The store goes through an edit of an old article, a
 backfill, a deletion, a new name that meets an existing slug, a retag, a provider
 change, a restart and a second replica. After every poll each reader holds exactly
 what the feed holds, every new or changed item reached it once, and a feed that did
@@ -31,6 +32,7 @@ import feedparser
 import pytest
 from conftest import StoreDir, article, run_server
 from feedcheck import shown
+from werkzeug.http import http_date
 
 from feedsvc.content.slugs import topic_slug
 
@@ -170,6 +172,30 @@ class ModifiedSinceReader(Reader):
             return None
         assert status == 200
         subscription.validators["last_modified"] = last_modified
+        return items_of(subscription.fmt, body)
+
+
+class OwnClockReader(Reader):
+    """A reader that ignores Last-Modified and sends as If-Modified-Since the time of its
+    own last fetch, by its clock (as some readers do), here in step with the server's."""
+
+    name = "own-clock"
+
+    def __init__(self, base: str, paths: list[str], clock: Clock) -> None:
+        super().__init__(base, paths)
+        self.clock = clock
+
+    def fetch(self, subscription: Subscription) -> Items | None:
+        headers = {}
+        if "fetched" in subscription.validators:
+            headers["If-Modified-Since"] = http_date(subscription.validators["fetched"])
+        fetched = self.clock()
+        status, body = _get(self.base + subscription.path, headers)
+        subscription.statuses.append(status)
+        if status == 304:
+            return None
+        assert status == 200
+        subscription.validators["fetched"] = fetched
         return items_of(subscription.fmt, body)
 
 
@@ -343,6 +369,7 @@ def test_every_change_reaches_every_reader_once_at_the_url_it_subscribed_to(stor
     readers = [
         FeedparserReader(story.base, [p for p in story.paths if not p.endswith(".json")]),
         ModifiedSinceReader(story.base, [p for p in story.paths if "?" not in p]),
+        OwnClockReader(story.base, [p for p in story.paths if "?" not in p], story.clock),
     ]
     newsboat_paths = ["/feed.rss", f"/topics/{MOSKVA_SLUG}/feed.atom"]
     newsboat = Newsboat(story.base, newsboat_paths, tmp_path / "newsboat") if NEWSBOAT else None
@@ -474,6 +501,21 @@ def test_if_modified_since_is_ignored_beside_if_none_match(tmp_path):
         == 200
     )
     assert client.get("/feed.rss", headers={"If-Modified-Since": last_modified}).status_code == 304
+
+
+def test_a_change_in_the_second_of_a_fetch_reaches_a_reader_that_dates_its_fetches(tmp_path):
+    clock = Clock()
+    store = StoreDir(tmp_path / "store")
+    store.add("a.txt", article(webUrl="https://n.example.com/a"), clock.now - 600)
+    app = store.app(CLOCK=clock)
+    client = app.test_client()
+    assert client.get("/feed.rss").status_code == 200
+    fetched = http_date(clock.now)  # what the reader will send
+    clock.tick(0.3)  # an edit in the same second as that fetch
+    store.add("a.txt", article(webUrl="https://n.example.com/a", title="Again"), clock.now)
+    clock.tick(2)
+    app.extensions["feedsvc.store"].refresh()
+    assert client.get("/feed.rss", headers={"If-Modified-Since": fetched}).status_code == 200
 
 
 def test_a_change_in_the_second_of_the_last_check_still_moves_last_modified(tmp_path):

@@ -388,17 +388,19 @@ class Store:
         return snapshot
 
     def last_modified(self) -> datetime:
-        """When the store last changed, in whole seconds: its newest file or folder time.
+        """When the store last changed: the end of the second that holds its newest file
+        or folder time, but never later than the latest check of the folder began.
 
         A deletion leaves no trace in the feeds it left (nor does an article leaving a
         topic), only in its folder's time, so no feed can say alone when it last
-        changed: every feed answers the store's time. A client compares whole seconds,
-        so the second in which the latest check began, when the store may still change
-        unseen, is never named: a change later in that second still moves the date.
+        changed: every feed answers the store's time. Clients compare whole seconds,
+        either the date they were sent or the time they last fetched (some readers make
+        one up that way): the end of the change's second is later than both for any
+        change made after their fetch. Until a check has begun after that second, the
+        date stays at the check's second, so a change later in it still moves it.
         """
-        changed = int(self.snapshot.changed_at)
-        newest_safe = int(self.checked_at) - 1
-        return datetime.fromtimestamp(max(0, min(changed, newest_safe)), UTC)
+        changed_by = int(self.snapshot.changed_at) + 1
+        return datetime.fromtimestamp(max(0, min(changed_by, int(self.checked_at))), UTC)
 
 
 def settle() -> None:
