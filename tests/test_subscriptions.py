@@ -40,8 +40,12 @@ T0 = 1_735_689_600  # 2025-01-01T00:00:00Z: when the story starts, on the store'
 MOSKVA = "Batteries Drone Москва"
 MOSKVA_SLUG = topic_slug(MOSKVA.casefold())
 NEWSBOAT = shutil.which("newsboat")
-if NEWSBOAT is None and os.environ.get("CI"):
-    raise RuntimeError("CI must have newsboat (.ci/run installs it)")
+
+
+def newsboat_missing() -> None:
+    """Without newsboat its part is skipped, except in CI, where that is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail("newsboat is not installed; CI is set, so it cannot be skipped")
 
 
 class Clock:
@@ -382,6 +386,8 @@ def test_every_change_reaches_every_reader_once_at_the_url_it_subscribed_to(stor
     ]
     newsboat_paths = ["/feed.rss", f"/topics/{MOSKVA_SLUG}/feed.atom"]
     newsboat = Newsboat(story.base, newsboat_paths, tmp_path / "newsboat") if NEWSBOAT else None
+    if newsboat is None:
+        newsboat_missing()
 
     def poll(changed: dict[str, bool]) -> None:
         check_readers(story, readers, changed)
@@ -600,8 +606,10 @@ def test_restarted_service_gives_the_same_bytes_and_validators(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(NEWSBOAT is None, reason="newsboat is not installed (apt-get install newsboat)")
 def test_newsboat_shows_atom_titles_as_written(tmp_path):
+    if NEWSBOAT is None:
+        newsboat_missing()
+        pytest.skip("newsboat is not installed (apt-get install newsboat)")
     hostile = 'AT&T <b>not bold</b> & "quotes" — 5 < 6 > 4 &amp; done'
     store = StoreDir(tmp_path / "store")
     store.add("a.txt", article(title=hostile), 1_700_000_000)
