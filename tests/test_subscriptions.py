@@ -407,7 +407,15 @@ def test_every_change_reaches_every_reader_once_at_the_url_it_subscribed_to(stor
         status, body = _get(story.base + "/topics/ai/feed.atom")
         return next(e for e in feedparser.parse(body).entries if e.id.endswith(item))
 
-    before = atom_entry("a1")
+    def json_item(item: str) -> dict:
+        _, body = _get(story.base + "/topics/ai/feed.json")
+        return next(i for i in json.loads(body)["items"] if i["id"].endswith(item))
+
+    def rss_pub_date(item: str) -> tuple:
+        _, body = _get(story.base + "/feed.rss")
+        return next(e for e in feedparser.parse(body).entries if e.id.endswith(item)).published
+
+    before, json_before, rss_before = atom_entry("a1"), json_item("a1"), rss_pub_date("a1")
     lm_before = _last_modified(story)
 
     # An edit of an article that is not the newest.
@@ -415,9 +423,12 @@ def test_every_change_reaches_every_reader_once_at_the_url_it_subscribed_to(stor
     changed = story.settle()
     assert changed["/topics/ai/feed.atom"] and not changed[f"/topics/{MOSKVA_SLUG}/feed.rss"]
     assert _last_modified(story) > lm_before
-    after = atom_entry("a1")
+    after, json_after = atom_entry("a1"), json_item("a1")
     assert after.published_parsed == before.published_parsed
     assert after.updated_parsed > before.updated_parsed
+    assert json_after["date_published"] == json_before["date_published"]
+    assert json_after["date_modified"] > json_before["date_modified"]
+    assert rss_pub_date("a1") == rss_before
     poll(changed)
 
     # A backfill: dated before everything else.
