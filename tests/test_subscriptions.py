@@ -411,7 +411,7 @@ def test_every_change_reaches_every_reader_once_at_the_url_it_subscribed_to(stor
         _, body = _get(story.base + "/topics/ai/feed.json")
         return next(i for i in json.loads(body)["items"] if i["id"].endswith(item))
 
-    def rss_pub_date(item: str) -> tuple:
+    def rss_pub_date(item: str) -> str:
         _, body = _get(story.base + "/feed.rss")
         return next(e for e in feedparser.parse(body).entries if e.id.endswith(item)).published
 
