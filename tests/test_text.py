@@ -12,6 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import article
 from feedcheck import check_feed, plain_text_warnings, shown
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from feedsvc.content import clean
+from feedsvc.content.index import EPOCH, Group
+from feedsvc.content.model import Article
+from feedsvc.render.feeds import FeedPage, Site, render
 
 HOSTILE = 'AT&T <b>not bold</b> & "quotes" — 5 < 6 > 4 &amp; done'
 PROVIDER = "Ben & Jerry's <News>"
@@ -97,3 +104,26 @@ def test_the_w3c_validator_itself_finds_nothing(hostile_client, feed, fmt):
     base = f"https://feeds.example{feed}.{fmt}"
     events = feedvalidator.validateString(body, firstOccurrenceOnly=1, base=base)["loggedEvents"]
     assert [type(e).__name__ for e in compatibility.AA(events)] == []
+
+
+# Markup-like characters weighted in, beside any other printable text.
+_MARKUPISH = st.sampled_from(["&", "<", ">", '"', "'", ";", "#", "/", "amp", "lt", "b", "x26"])
+_PRINTABLE = st.characters(exclude_categories=("Cs", "Cc", "Co", "Cn", "Zl", "Zp"))
+title_text = st.lists(st.one_of(_MARKUPISH, _PRINTABLE.map(str)), max_size=30).map("".join)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=title_text)
+def test_any_title_reads_back_as_written(title):
+    cleaned = clean.text(title)
+    assume(cleaned is not None)
+    item = Article(url="https://n.example.com/1", title=cleaned, published=EPOCH, source="a")
+    group = Group("all", "", "", (item,))
+    site = Site("feedsvc", "d", "en", "https://feeds.example")
+    for fmt in ("rss", "atom"):
+        body = render(FeedPage(site, group, fmt, 50))
+        entry = check_feed(fmt, body).entries[0]
+        assert shown(entry.title_detail) == cleaned, (fmt, body)
+        assert plain_text_warnings(fmt, body) == []
+    assert json.loads(render(FeedPage(site, group, "json", 50)))["items"][0]["title"] == cleaned
