@@ -29,9 +29,9 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from . import persist
-from .files import FileStat, parse_batch, parse_batch_pickled, relative, scan, stat_one
-from .index import Group, Snapshot, build_snapshot
-from .model import MODEL_CLASSES, Article, Problem, Provider, printable
+from .files import FileStat, ScanReport, parse_batch, parse_batch_pickled, relative, scan, stat_one
+from .index import Snapshot, build_snapshot
+from .model import Article, Problem, Provider, printable
 from .reloader import Reloader
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Store:
         # When the latest check of the folder began: changes made before it are in
         # the snapshot (wall-clock seconds, like file times).
         self.checked_at = 0.0
-        self._folders: dict[str, int] = {}  # folder inside the store → mtime_ns
+        self._folder_times: dict[str, int] = {}  # folder inside the store → mtime_ns
         self.max_file_bytes = max_file_bytes
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.cache_file = persist.cache_path(cache_dir, root, max_file_bytes) if cache_dir else None
@@ -90,6 +90,7 @@ class Store:
         self._generation = 0
         self._snapshot: Snapshot | None = None
         self.root_missing = False
+        self.folders = 0  # folders the last full scan listed (the reloader's watch covers them)
         # Called with each newly published snapshot, inside the refresh (metrics use it).
         self.listeners: list[Callable[[Snapshot], None]] = []
         self._parsed_here = False  # a parse ran in this process, not in pool workers
@@ -190,7 +191,7 @@ class Store:
         folder = rel.rpartition("/")[0]
         with contextlib.suppress(OSError):
             path = os.path.join(self.root, folder) if folder else self.root
-            self._folders[f"{folder}/" if folder else ""] = os.stat(path).st_mtime_ns
+            self._folder_times[f"{folder}/" if folder else ""] = os.stat(path).st_mtime_ns
 
     def _stale(self, stat: FileStat) -> bool:
         old = self._entries.get(stat.rel)
@@ -216,22 +217,21 @@ class Store:
         """Take the entries (and, if nothing changed since, the index) from the cache file."""
         if self.cache_file is None:
             return None
-        payload = persist.load(self.cache_file)
-        if not isinstance(payload, dict) or payload.get("root") != os.path.realpath(self.root):
+        state = persist.load(self.cache_file)
+        if state is None or state.root != os.path.realpath(self.root):
             return None
-        self._entries = payload["entries"]
-        self._generation = payload["generation"]
+        self._entries = {rel: _Entry(*fields) for rel, fields in state.entries.items()}
+        self._generation = state.generation
         for entry in self._entries.values():
             if entry.article is not None and entry.article.provider is not None:
                 self._providers.setdefault(entry.article.provider, entry.article.provider)
-        everything, topics, providers, aliases, problems, files = payload["index"]
         return Snapshot(
-            everything=everything,
-            topics=MappingProxyType(topics),
-            providers=MappingProxyType(providers),
-            topic_aliases=MappingProxyType(aliases),
-            problems=problems,
-            files=files,
+            everything=state.everything,
+            topics=MappingProxyType(state.topics),
+            providers=MappingProxyType(state.providers),
+            topic_aliases=MappingProxyType(state.aliases),
+            problems=state.problems,
+            files=state.files,
             generation=self._generation,
             loaded_at=0.0,
             load_seconds=0.0,
@@ -248,21 +248,20 @@ class Store:
             return
         self._saved_at = now
         self._unsaved = False
-        index = (
-            snapshot.everything,
-            dict(snapshot.topics),
-            dict(snapshot.providers),
-            dict(snapshot.topic_aliases),
-            snapshot.problems,
-            snapshot.files,
+        state = persist.State(
+            root=os.path.realpath(self.root),
+            generation=self._generation,
+            entries={
+                rel: (e.size, e.mtime_ns, e.article, e.problem) for rel, e in self._entries.items()
+            },
+            everything=snapshot.everything,
+            topics=dict(snapshot.topics),
+            providers=dict(snapshot.providers),
+            aliases=dict(snapshot.topic_aliases),
+            problems=snapshot.problems,
+            files=snapshot.files,
         )
-        payload = {
-            "root": os.path.realpath(self.root),
-            "generation": self._generation,
-            "entries": self._entries,
-            "index": index,
-        }
-        persist.dump(self.cache_file, payload, MODEL_CLASSES + (_Entry, Group))
+        persist.dump(self.cache_file, state)
 
     def _root_gone(self, started: float) -> Snapshot:
         if not self.root_missing:
@@ -273,22 +272,39 @@ class Store:
         return self._publish(started, files=0)
 
     def _update_entries(self) -> bool:
-        """Re-read new and changed files, forget deleted ones; True if anything changed."""
+        """Re-read new and changed files, forget deleted ones; True if anything changed.
+
+        The files of a folder that cannot be listed keep their last good versions: a
+        permissions slip must not empty feeds any more than one unreadable file does.
+        """
         seen: set[str] = set()
         todo: list[FileStat] = []
-        rejected: list[Problem] = []
-        folders: dict[str, int] = {}
-        for stat in scan(self.root, rejected, folders):
+        report = ScanReport()
+        for stat in scan(self.root, report):
             seen.add(stat.rel)
             if self._stale(stat):
                 todo.append(stat)
         if not os.path.isdir(self.root):
             # Gone mid-scan: what was seen is partial, so change nothing.
             raise FileNotFoundError(self.root)
-        self._folders = folders
+        self._folder_times = report.folder_times
+        self.folders = report.folders
+        if report.unreadable:
+            prefixes = tuple(report.unreadable)
+            seen.update(rel for rel in self._entries if rel.startswith(prefixes))
         refused = 0
-        for problem in rejected:
+        for problem in report.rejected:
             seen.add(problem.source)
+            if problem.source in report.unreadable:
+                kept = sum(
+                    1
+                    for rel, entry in self._entries.items()
+                    if rel.startswith(problem.source) and entry.article is not None
+                )
+                problem = replace(
+                    problem,
+                    reason=f"{problem.reason}; serving the last good versions of {kept} files",
+                )
             refused += self._refuse(problem)
         gone = self._entries.keys() - seen
         for rel in gone:
@@ -374,7 +390,7 @@ class Store:
     def _changed_at(self) -> float:
         """The newest modification time of any file or folder the store holds."""
         newest = max((e.mtime_ns for e in self._entries.values()), default=0)
-        return max(newest, *self._folders.values(), 0) / 1e9
+        return max(newest, *self._folder_times.values(), 0) / 1e9
 
     def _install(self, snapshot: Snapshot) -> Snapshot:
         """Make ``snapshot`` the one requests see, and tell the listeners."""

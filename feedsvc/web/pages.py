@@ -26,7 +26,7 @@ from ..render import directory, paths, urls
 from ..render.cache import Rendered
 from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Entry
 from ..render.feeds import FeedPage, Site, iso_date
-from . import routing, views
+from . import limits, routing, views
 from .responses import send
 
 bp = Blueprint("pages", __name__)
@@ -69,9 +69,7 @@ def _cached(
     key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime | None, mimetype: str
 ) -> Response:
     """Cached bytes; ``updated`` None for what is made from the store (its date is the store's)."""
-    rendered, _ = views.render_cache().get(
-        ("pages", *key), lambda: Rendered.make(build(), updated, mimetype)
-    )
+    rendered, _ = limits.cached(("pages", *key), lambda: Rendered.make(build(), updated, mimetype))
     return send(rendered)
 
 

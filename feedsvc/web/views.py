@@ -17,15 +17,14 @@ from ..content.store import Store
 from ..render import feeds, urls
 from ..render.cache import RenderCache, Rendered
 from ..render.feeds import FeedPage, Site
-from . import negotiation, pages, routing
+from . import limits, negotiation, origin, pages, routing
 from .responses import send
 
 bp = Blueprint("feeds", __name__)
 
 
 def site() -> Site:
-    config = current_app.config
-    return site_of(config, config["BASE_URL"] or request.host_url.rstrip("/"))
+    return site_of(current_app.config, origin.base_url())
 
 
 def site_of(config: Mapping[str, Any], base_url: str) -> Site:
@@ -117,7 +116,8 @@ def feed_response(group: Group, fmt: str) -> Response:
         abort(404, "No such page of this feed.")
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(page)
-    rendered, hit = render_cache().get(cache_key(page), lambda: _render(page))
+    limits.check_poll()
+    rendered, hit = limits.cached(cache_key(page), lambda: _render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     return send(rendered)  # its Vary already names what negotiation looks at
 
