@@ -7,8 +7,9 @@ the time of its last fetch, and Debian's newsboat driven headless, whose SQLite 
 is read back. The store goes through an edit of an old article, a
 backfill, a deletion, a new name that meets an existing slug, a retag, a provider
 change, a restart and a second replica. After every poll each reader holds exactly
-what the feed holds, every new or changed item reached it once, and a feed that did
-not change cost an ETag reader a 304.
+what the feed holds, every new or changed item reached it once, a feed that did not
+change cost an ETag reader a 304, and no polite reader was ever told 429, while a
+client fetching one feed in full far too often is.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ import pytest
 from conftest import StoreDir, article, run_server
 from feedcheck import shown
 from werkzeug.http import http_date
+from werkzeug.test import Client
 
 from feedsvc.content.slugs import topic_slug
 
 T0 = 1_735_689_600  # 2025-01-01T00:00:00Z: when the story starts, on the store's clock
 MOSKVA = "Batteries Drone Москва"
 MOSKVA_SLUG = topic_slug(MOSKVA.casefold())
+TRUTH_ADDRESS = "127.0.0.2"
 NEWSBOAT = shutil.which("newsboat")
 
 
@@ -212,6 +215,15 @@ class OwnClockReader(Reader):
         return items_of(subscription.fmt, body)
 
 
+def _get_with_headers(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
 def _get(url: str, headers: dict | None = None, with_lm: bool = False):
     request = urllib.request.Request(url, headers=headers or {})
     try:
@@ -271,7 +283,11 @@ class Story:
     bodies: dict[str, bytes] = field(default_factory=dict)
 
     def app(self):
-        return self.store.app(CLOCK=self.clock, BASE_URL="http://feeds.example")
+        # The readers connect from 127.0.0.1, which is limited like anyone here; the
+        # story's own look at the feeds comes from an exempt address.
+        return self.store.app(
+            CLOCK=self.clock, BASE_URL="http://feeds.example", LIMITS_EXEMPT=TRUTH_ADDRESS
+        )
 
     def write(self, name: str, **fields) -> None:
         data = article(webUrl=f"https://n.example.com/{name}", **fields)
@@ -286,8 +302,10 @@ class Story:
         self.clock.tick(2)
         self.replicas.refresh()
         changed = {}
+        client = Client(self.replicas)
         for path in self.paths:
-            status, body = _get(self.base + path.split("?")[0])
+            response = client.get(canonical(path), environ_base={"REMOTE_ADDR": TRUTH_ADDRESS})
+            status, body = response.status_code, response.get_data()
             assert status == 200, (path, status)
             # Changed bytes (an RSS item's categories, say) must be fetched again even
             # when no item's title or date moved.
@@ -317,6 +335,8 @@ def check_readers(story: Story, readers: list[Reader], changed: dict[str, bool])
             given = {(i, v) for p, i, v in got if p == subscription.path}
             assert given == news, (reader.name, subscription.path)
         assert len(got) == len(set(got)), f"{reader.name} was given a change twice"
+        for subscription in reader.subscriptions:
+            assert 429 not in subscription.statuses, (reader.name, "polite, never limited")
         for subscription in reader.subscriptions:
             key = _truth_key(story, subscription.path)
             if not changed[key]:
@@ -483,6 +503,19 @@ def test_every_change_reaches_every_reader_once_at_the_url_it_subscribed_to(stor
     # Every item version each reader holds, it was given once.
     for reader in readers:
         assert len(reader.events) == len(set(reader.events)), reader.name
+    # A client fetching one feed in full again and again, far faster than MAX_AGE, is
+    # told to wait (by each replica, after POLL_LIMIT fetches there); asking with the
+    # validator it was given is never refused.
+    statuses, etag = [], None
+    for _ in range(2 * 10 + 2):
+        status, headers, _ = _get_with_headers(story.base + "/topics/ai/feed.json")
+        statuses.append(status)
+        etag = headers.get("ETag") or etag
+    assert statuses[0] == 200 and statuses[-1] == 429
+    assert int(headers["Retry-After"]) > 0
+    status, _, _ = _get_with_headers(story.base + "/topics/ai/feed.json", {"If-None-Match": etag})
+    assert status == 304
+    assert not any(status == 429 for agent, _, status in story.replicas.log if "newsboat" in agent)
     if newsboat is not None:
         # newsboat keeps validators too (from its second fetch of a feed on): it was
         # told "not modified" and also sent the changes it asked about.
