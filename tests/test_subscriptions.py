@@ -351,11 +351,7 @@ def check_readers(story: Story, readers: list[Reader], changed: dict[str, bool])
 
 def _first_path(reader: Reader, subscription: Subscription) -> str:
     # Before a 301 the subscription was under its first path.
-    return next((p for p in story_paths(reader) if canonical(p) == subscription.path), "")
-
-
-def story_paths(reader: Reader) -> list[str]:
-    return reader.first_paths
+    return next((p for p in reader.first_paths if canonical(p) == subscription.path), "")
 
 
 def _truth_key(story: Story, path: str) -> str:
