@@ -8,7 +8,7 @@ import pytest
 from conftest import article
 from feedcheck import ATOM, check_feed, xml
 
-from feedsvc.render.feeds import update_schedule
+from feedsvc.render.rss import update_schedule
 
 SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2_592_000}

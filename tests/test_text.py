@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from feedsvc.content import clean
 from feedsvc.content.index import EPOCH, Group
 from feedsvc.content.model import Article
-from feedsvc.render.feeds import FeedPage, Site, render
+from feedsvc.render.feeds import render
+from feedsvc.render.items import ITEM_CACHE_SIZE, ItemCache
+from feedsvc.render.page import FeedPage, Site
 
 HOSTILE = 'AT&T <b>not bold</b> & "quotes" — 5 < 6 > 4 &amp; done'
 PROVIDER = "Ben & Jerry's <News>"
@@ -122,8 +124,9 @@ def test_any_title_reads_back_as_written(title):
     group = Group("all", "", "", (item,))
     site = Site("feedsvc", "d", "en", "https://feeds.example")
     for fmt in ("rss", "atom"):
-        body = render(FeedPage(site, group, fmt, 50))
+        body = render(FeedPage(site, group, fmt, 50), ItemCache(ITEM_CACHE_SIZE))
         entry = check_feed(fmt, body).entries[0]
         assert shown(entry.title_detail) == cleaned, (fmt, body)
         assert plain_text_warnings(fmt, body) == []
-    assert json.loads(render(FeedPage(site, group, "json", 50)))["items"][0]["title"] == cleaned
+    document = render(FeedPage(site, group, "json", 50), ItemCache(ITEM_CACHE_SIZE))
+    assert json.loads(document)["items"][0]["title"] == cleaned

@@ -6,15 +6,10 @@ kept results and swaps the new :class:`Snapshot` in with one assignment, so a
 request always sees a whole index and never waits for a refresh. A file that turns
 bad keeps its last good version until it is fixed or removed, so an editor's
 half-written save never drops an article from the feeds.
-
-The store also says when it last changed (:meth:`Store.last_modified`), from the
-files and folders alone, so replicas that share a store agree on it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import os
 import pickle
@@ -23,13 +18,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from multiprocessing import get_context
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from . import persist
+from .changes import StoreTimes, is_racy, stamp_modified
 from .files import FileStat, ScanReport, parse_batch, parse_batch_pickled, relative, scan, stat_one
+from .heap import collector_paused, freeze_heap, freeze_without_collecting
 from .index import Snapshot, build_snapshot
 from .model import Article, Problem, Provider, printable
 from .reloader import Reloader
@@ -41,17 +38,13 @@ log = logging.getLogger("feedsvc.store")
 
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 2000
-# A file modified this recently may be modified again within the same timestamp tick
-# (milliseconds to seconds, by file system) keeping its size, and the change would go
-# unseen: its stat is not trusted, and it is read again on the next scan.
-RACY_NS = 1_000_000_000
 # The persisted cache is rewritten at most this often after changes (a restart
 # re-parses whatever changed since, so it only costs time, never correctness).
 SAVE_INTERVAL = 60.0
 
 
 @dataclass(slots=True)
-class _Entry:
+class _FileRecord:
     """What the store remembers of one file between scans."""
 
     size: int
@@ -73,17 +66,13 @@ class Store:
         clock: Callable[[], float] = time.time,
     ):
         self.root = root
-        self.clock = clock
-        # When the latest check of the folder began: changes made before it are in
-        # the snapshot (wall-clock seconds, like file times).
-        self.checked_at = 0.0
-        self._folder_times: dict[str, int] = {}  # folder inside the store → mtime_ns
+        self.times = StoreTimes(root, clock)
         self.max_file_bytes = max_file_bytes
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.cache_file = persist.cache_path(cache_dir, root, max_file_bytes) if cache_dir else None
         self._saved_at: float | None = None
         self.parsed_files = 0  # files read and parsed by the last refresh, for logs and tests
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _FileRecord] = {}
         # One Provider object per distinct provider: most articles share a handful.
         self._providers: dict[Provider, Provider] = {}
         self._lock = threading.Lock()  # one refresh at a time
@@ -113,18 +102,18 @@ class Store:
         # would walk them all many times over for nothing. The pause covers the index
         # too: re-enabled before it, the collector's next runs walked everything just
         # loaded while the index was built. (The second item is entered under the lock.)
-        with self._lock, _collector_paused(first := self._snapshot is None):
+        with self._lock, collector_paused(first := self._snapshot is None):
             snapshot = self._refresh()
             if first and not self._parsed_here:
                 # Nothing was parsed in this process: what the load made (restored,
                 # unpickled and scanned objects) holds no garbage cycles, so it leaves
-                # the collector's sight without a full pass over it (~0.5 s at 100k).
-                gc.freeze()
+                # the collector's sight without a full pass over it.
+                freeze_without_collecting()
             return snapshot
 
     def _refresh(self) -> Snapshot:
         started = time.perf_counter()
-        self.checked_at = self.clock()
+        self.times.check_begins()
         if not os.path.isdir(self.root):
             return self._root_gone(started)
         first = self._snapshot is None
@@ -143,12 +132,8 @@ class Store:
             snapshot = self._publish(started, files=len(self._entries))
             self._save(snapshot)
             return snapshot
-        # Nothing served changed, but a folder's time may have (a file came and went
-        # between scans): the date follows it, so replicas that scanned at different
-        # moments come to the same one.
-        changed_at = self._changed_at()
-        if changed_at != self._snapshot.changed_at:
-            self._snapshot = replace(self._snapshot, changed_at=changed_at)
+        # Nothing served changed, but a folder's time may have: replicas agree on it.
+        self._snapshot = self.times.restamp(self._snapshot, self._entries.values())
         if self._unsaved:
             self._save(self._snapshot)
         return self._snapshot
@@ -159,7 +144,7 @@ class Store:
         with self._lock:
             if self._snapshot is not None and not self.root_missing:
                 started = time.perf_counter()
-                self.checked_at = self.clock()
+                self.times.check_begins()
                 if self._update_paths(paths):
                     snapshot = self._publish(started, files=len(self._entries))
                     self._save(snapshot)
@@ -175,7 +160,7 @@ class Store:
             rel = relative(self.root, path)
             if rel is None:
                 continue
-            self._note_folder(rel)
+            self.times.note_folder_of(rel)
             found = stat_one(real_root, path, rel)
             if isinstance(found, Problem):
                 refused |= self._refuse(found)
@@ -184,14 +169,6 @@ class Store:
             elif self._stale(found):
                 todo.append(found)
         return bool(self._reparse(todo) or gone or refused)
-
-    def _note_folder(self, rel: str) -> None:
-        """Remember the modification time of the folder holding ``rel`` (a deletion
-        shows there, and nowhere else)."""
-        folder = rel.rpartition("/")[0]
-        with contextlib.suppress(OSError):
-            path = os.path.join(self.root, folder) if folder else self.root
-            self._folder_times[f"{folder}/" if folder else ""] = os.stat(path).st_mtime_ns
 
     def _stale(self, stat: FileStat) -> bool:
         old = self._entries.get(stat.rel)
@@ -220,7 +197,7 @@ class Store:
         state = persist.load(self.cache_file)
         if state is None or state.root != os.path.realpath(self.root):
             return None
-        self._entries = {rel: _Entry(*fields) for rel, fields in state.entries.items()}
+        self._entries = {rel: _FileRecord(*fields) for rel, fields in state.entries.items()}
         self._generation = state.generation
         for entry in self._entries.values():
             if entry.article is not None and entry.article.provider is not None:
@@ -287,7 +264,7 @@ class Store:
         if not os.path.isdir(self.root):
             # Gone mid-scan: what was seen is partial, so change nothing.
             raise FileNotFoundError(self.root)
-        self._folder_times = report.folder_times
+        self.times.folders = report.folder_times
         self.folders = report.folders
         if report.unreadable:
             prefixes = tuple(report.unreadable)
@@ -348,25 +325,17 @@ class Store:
                 printable(problem.source),
                 problem.reason,
             )
-        if (
-            article is not None
-            and stat.mtime_ns >= 0
-            and article is not getattr(old, "article", None)
-        ):
-            # Just parsed, so nothing else holds it yet. Whole seconds, as feeds write.
-            modified = datetime.fromtimestamp(stat.mtime_ns // 1_000_000_000, UTC)
-            object.__setattr__(article, "modified", max(modified, article.published))
+        stamp_modified(article, getattr(old, "article", None), stat.mtime_ns)
         if article is not None and article.provider is not None:
             shared = self._providers.setdefault(article.provider, article.provider)
             if shared is not article.provider:
-                # The article was just parsed and nothing else holds it yet.
-                object.__setattr__(article, "provider", shared)
+                article = replace(article, provider=shared)
         if old is not None and old.article is not None and old.article == article:
             article = old.article  # same object, so the groups holding it stay as they are
         # An incomplete or racy read is retried on the next scan.
-        racy = time.time_ns() - stat.mtime_ns < RACY_NS
+        racy = is_racy(stat.mtime_ns)
         size = stat.size if complete and not racy else -1
-        self._entries[stat.rel] = _Entry(size, stat.mtime_ns, article, problem)
+        self._entries[stat.rel] = _FileRecord(size, stat.mtime_ns, article, problem)
         return old is None or old.article != article or old.problem != problem
 
     def _publish(self, started: float, files: int) -> Snapshot:
@@ -387,14 +356,9 @@ class Store:
                 log.warning("Skipping %s: %s", printable(problem.source), problem.reason)
         return self._install(_timed(snapshot, started))
 
-    def _changed_at(self) -> float:
-        """The newest modification time of any file or folder the store holds."""
-        newest = max((e.mtime_ns for e in self._entries.values()), default=0)
-        return max(newest, *self._folder_times.values(), 0) / 1e9
-
     def _install(self, snapshot: Snapshot) -> Snapshot:
         """Make ``snapshot`` the one requests see, and tell the listeners."""
-        snapshot = replace(snapshot, changed_at=self._changed_at())
+        snapshot = self.times.restamp(snapshot, self._entries.values())
         self._snapshot = snapshot
         for listener in self.listeners:
             try:
@@ -403,44 +367,8 @@ class Store:
                 log.exception("snapshot listener failed")
         return snapshot
 
-    def last_modified(self) -> datetime:
-        """When the store last changed: the end of the second that holds its newest file
-        or folder time, but never later than the latest check of the folder began.
-
-        A deletion leaves no trace in the feeds it left (nor does an article leaving a
-        topic), only in its folder's time, so no feed can say alone when it last
-        changed: every feed answers the store's time. Clients compare whole seconds,
-        either the date they were sent or the time they last fetched (some readers make
-        one up that way): the end of the change's second is later than both for any
-        change made after their fetch. Until a check has begun after that second, the
-        date stays at the check's second, so a change later in it still moves it.
-        """
-        changed_by = int(self.snapshot.changed_at) + 1
-        return datetime.fromtimestamp(max(0, min(changed_by, int(self.checked_at))), UTC)
-
-
-def settle() -> None:
-    """Move what is loaded now out of the cycle collector's sight.
-
-    A loaded store is millions of objects that never form cycles; left in view, every
-    full collection walks them all, which tripled the CPU of an index rebuild at 100k
-    articles. Frozen objects are still freed by reference counting when a reload
-    drops them.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-@contextlib.contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
-    enabled = gc.isenabled()
-    if pause:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if pause and enabled:
-            gc.enable()
+    def last_modified(self) -> datetime:  # for every feed: see .changes
+        return self.times.last_modified(self.snapshot.changed_at)
 
 
 def _timed(snapshot: Snapshot, started: float) -> Snapshot:
@@ -460,7 +388,7 @@ def init_app(app: Flask) -> Store:
     )
     if not config.get("BACKGROUND_LOAD"):
         store.refresh()  # else health.init_app loads it in each serving process
-        settle()
+        freeze_heap()
     reloader = Reloader(
         store,
         config["RELOAD_INTERVAL"],

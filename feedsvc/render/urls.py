@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import quote_plus, unquote_to_bytes
 
-from ..content.index import Group
+from ..content.index import Group, Snapshot
 
 # Feed formats by their URL suffix; feeds.FORMATS has one builder for each.
 FORMATS = ("rss", "atom", "json")
@@ -186,6 +186,10 @@ FEED_QUERY = Query((Size("limit", 50, PAGE_SIZES), Whole("page", 1, 1, 100_000))
 EMBED_QUERY = Query((Size("limit", 5, tuple(size for size in PAGE_SIZES if size <= 50)),))
 
 
+# Finds the group a feed route's values name; composed feeds build theirs from the snapshot.
+Resolver = Callable[[Snapshot, Mapping[str, str]], "Group | None"]
+
+
 @dataclass(frozen=True)
 class Route:
     """One kind of URL: a path template over :data:`SLOTS`, and the query it takes."""
@@ -197,6 +201,7 @@ class Route:
     group_kind: str | None = None  # the Group kind whose URLs this route gives
     group_slot: str | None = None  # the placeholder that holds the group's slug
     framed: bool = False  # an HTML page other sites may put in a frame
+    resolve: Resolver | None = None  # else the group is (group_kind, the group_slot value)
 
     @functools.cached_property
     def slots(self) -> tuple[str, ...]:
@@ -239,6 +244,13 @@ class Route:
         if self.group_slot is not None:
             values[self.group_slot] = group.slug
         return self.template.format(**values)
+
+    def group_in(self, snapshot: Snapshot, values: Mapping[str, str]) -> Group | None:
+        """The group this route's values name in ``snapshot``, or None."""
+        if self.resolve is not None:
+            return self.resolve(snapshot, values)
+        slug = values.get(self.group_slot, "") if self.group_slot else ""
+        return snapshot.group(self.group_kind or "", slug)
 
     def url(self, base_url: str, values: Mapping[str, Any], query: Mapping[str, Any]) -> str:
         """An absolute URL with its query in canonical form."""
@@ -320,7 +332,10 @@ def _by_kind(*routes: Route) -> dict[str, Route]:
     return by_kind
 
 
-# The routes that answer a group's feed, by the group's kind: what the fast path serves.
+# Every route that answers a feed: views.py registers each, the fast path matches them
+# in this order. A new kind of feed (composed, digest) goes here, with its ``resolve``.
+FEED_ROUTES: tuple[Route, ...] = (EVERYTHING_FEED, TOPIC_FEED, PROVIDER_FEED)
+# The feed of each kind of snapshot group, for links to it.
 FEEDS = _by_kind(EVERYTHING_FEED, TOPIC_FEED, PROVIDER_FEED)
 GROUP_PAGES = _by_kind(HOME, TOPIC_PAGE, PROVIDER_PAGE)
 EMBEDS = _by_kind(TOPIC_EMBED, PROVIDER_EMBED)
@@ -334,7 +349,7 @@ def route_of(rule: str | None) -> Route | None:
 
 def match_feed(path: str) -> tuple[Route, dict[str, str]] | None:
     """The feed route of ``path`` and its values, for paths spelled with no escapes."""
-    for route in FEEDS.values():
+    for route in FEED_ROUTES:
         values = route.match(path)
         if values is not None:
             return route, values

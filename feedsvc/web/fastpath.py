@@ -1,11 +1,10 @@
 """The hot case answered below Flask: a GET or HEAD of a feed whose bytes are cached.
 
 Feed readers poll the same few URLs, and nearly every poll is answered from the
-render cache, often with a 304. Through Flask that answer cost about twice what a
-minimal Flask app spends returning the same bytes: request dispatch, werkzeug's
-header objects, ``make_conditional`` and four after-request hooks. This WSGI
-middleware answers exactly that case itself, with header lists made once per cached
-entry, and hands everything else to the Flask app unchanged:
+render cache, often with a 304. Through Flask that answer pays for request
+dispatch, werkzeug's header objects, ``make_conditional`` and the after-request
+hooks. This WSGI middleware answers exactly that case itself, with header lists made
+once per cached entry, and hands everything else to the Flask app unchanged:
 
 * anything but GET or HEAD, a path that is not a feed route of the URL table spelled
   without escapes, a feed that does not exist, a query string that is not in the
@@ -42,8 +41,9 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 from werkzeug.http import http_date, is_resource_modified
 
 from ..render import urls
-from ..render.cache import Rendered
-from . import hooks, limits, logs, negotiation, responses, security, views
+from ..render.cache import Rendered, feed_key
+from ..render.page import FeedPage
+from . import current, hooks, limits, logs, negotiation, responses, security
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -82,6 +82,7 @@ class FastPath:
         self.cache = app.extensions["feedsvc.render_cache"]
         self.metrics = app.extensions["feedsvc.metrics"]
         self.hooks = hooks.hooks_of(app)  # the list Flask's before_request runs
+        self.fixed = responses.fixed_headers(app)
         self.origin = app.extensions["feedsvc.origin"]
         self.limits = limits.limits_of(app)
         # Flask itself checks these against the Host; leave such apps to it.
@@ -127,19 +128,19 @@ class FastPath:
         base_url = self.origin.of(environ)
         if base_url is None or not self.store.ready:
             return None
-        group = views.feed_group(self.store.snapshot, route, values)
+        group = route.group_in(self.store.snapshot, values)
         if group is None:
             return None
         config = self.config
         fmt = values["fmt"]
-        page = views.feed_page(group, fmt, views.site_of(config, base_url), parsed.values)
+        page = FeedPage.of_query(current.site_of(config, base_url), group, fmt, parsed.values)
         if not page.exists:
             return None  # Flask's 404
         # Counted here once: Flask takes the outcome from the environ, whoever answers.
         wait = environ[limits.POLL_WAIT] = self.limits.poll_wait(environ)
         if wait:
             return None  # Flask's 429
-        rendered = self.cache.peek(views.cache_key(page))
+        rendered = self.cache.peek(feed_key(page))
         if rendered is None:
             return None
 
@@ -181,13 +182,13 @@ class FastPath:
         Remembered by what they are made of (the tag stands for the bytes), never by
         the entry itself, so the render cache alone decides how long bytes are kept.
         """
-        fixed = responses.fixed_headers(self.config)
+        fixed = self.fixed
         memo_key = (rendered.etag, last_modified, rendered.mimetype, use_gzip, fixed)
         templates = self._headers.get(memo_key)
         if templates is not None:
             return templates
         body = rendered.gzipped if use_gzip else rendered.body
-        validators = responses.validator_headers(rendered, last_modified, use_gzip, self.config)
+        validators = responses.validator_headers(rendered, last_modified, use_gzip, fixed)
         named = dict(validators)
         etag = ("ETag", named["ETag"])
         entity = (("Content-Type", rendered.mimetype), ("Content-Length", str(len(body))))

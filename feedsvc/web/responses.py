@@ -11,7 +11,7 @@ import functools
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
@@ -37,7 +37,8 @@ def send(rendered: Rendered) -> Response:
     last_modified = (
         rendered.last_modified or current_app.extensions["feedsvc.store"].last_modified()
     )
-    headers = list(validator_headers(rendered, last_modified, use_gzip, current_app.config))
+    fixed = fixed_headers(current_app)
+    headers = list(validator_headers(rendered, last_modified, use_gzip, fixed))
     if not any(name in environ for name in CONDITIONAL):
         # Nothing to compare: make_conditional would only add the Date header.
         headers.append(("Date", http_date()))
@@ -48,7 +49,7 @@ def send(rendered: Rendered) -> Response:
 
 
 def validator_headers(
-    rendered: Rendered, last_modified: datetime, use_gzip: bool, config: Mapping
+    rendered: Rendered, last_modified: datetime, use_gzip: bool, fixed: tuple
 ) -> tuple:
     """The headers of a cached entry before Date, in order.
 
@@ -62,18 +63,17 @@ def validator_headers(
     encoding = (("Content-Encoding", "gzip"),) if use_gzip else ()
     # The two encodings are different representations, so each gets its own strong tag.
     etag = ("ETag", quote_etag(rendered.etag + ("-gz" if use_gzip else "")))
-    return (*encoding, etag, ("Last-Modified", _http_date(last_modified)), *fixed_headers(config))
+    return (*encoding, etag, ("Last-Modified", _http_date(last_modified)), *fixed)
 
 
-@functools.lru_cache(maxsize=64)
-def _fixed(max_age: int, s_maxage: int, stale_while_revalidate: int, stale_if_error: int) -> tuple:
+def _fixed(config: Mapping) -> tuple[tuple[str, str], ...]:
     control = ResponseCacheControl()
     control.public = True
-    control.max_age = max_age
-    if s_maxage < max_age:
-        control.s_maxage = s_maxage
-    control.stale_while_revalidate = stale_while_revalidate
-    control.stale_if_error = stale_if_error
+    control.max_age = config["MAX_AGE"]
+    if config["S_MAXAGE"] < config["MAX_AGE"]:
+        control.s_maxage = config["S_MAXAGE"]
+    control.stale_while_revalidate = config["STALE_WHILE_REVALIDATE"]
+    control.stale_if_error = config["STALE_IF_ERROR"]
     return (
         # Feed URLs answer a page or the feed by these headers (negotiation.py).
         ("Vary", ", ".join(("Accept-Encoding", *negotiation.VARY))),
@@ -83,14 +83,9 @@ def _fixed(max_age: int, s_maxage: int, stale_while_revalidate: int, stale_if_er
     )
 
 
-def fixed_headers(config: Mapping) -> tuple[tuple[str, str], ...]:
-    """The headers every cached response carries, from the settings."""
-    return _fixed(
-        config["MAX_AGE"],
-        config["S_MAXAGE"],
-        config["STALE_WHILE_REVALIDATE"],
-        config["STALE_IF_ERROR"],
-    )
+def fixed_headers(app: Flask) -> tuple[tuple[str, str], ...]:
+    """The headers every cached response of ``app`` carries, from its settings."""
+    return app.extensions["feedsvc.fixed_headers"]
 
 
 @functools.lru_cache(maxsize=256)
@@ -102,3 +97,7 @@ def takes_gzip(accept_encoding: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _http_date(value: datetime) -> str:
     return http_date(value)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["feedsvc.fixed_headers"] = _fixed(app.config)
