@@ -83,7 +83,7 @@ class Case:
 
 def load_baseline(path: Path) -> ModuleType:
     """An older feeds.py as a module of today's package, so its relative imports work."""
-    spec = importlib.util.spec_from_file_location("feedsvc._baseline_feeds", path)
+    spec = importlib.util.spec_from_file_location("feedsvc.render._baseline_feeds", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there

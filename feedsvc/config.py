@@ -78,7 +78,38 @@ SETTINGS: tuple[Setting, ...] = (
         "that raise no event (network filesystems).",
     ),
     Setting("CACHE_MAX_BYTES", 64 << 20, int, "Size bound of the rendered-feed cache."),
-    Setting("MAX_AGE", 60, int, "Cache-Control max-age of feeds, in seconds."),
+    Setting(
+        "MAX_AGE",
+        900,
+        int,
+        "How often readers should poll, in seconds: Cache-Control max-age of feeds and "
+        "pages, RSS <ttl> (in minutes) and sy:updatePeriod/sy:updateFrequency. 15 minutes "
+        "keeps a news reader within a quarter-hour of the news at a 15th of the "
+        "requests of a one-minute poll.",
+    ),
+    Setting(
+        "S_MAXAGE",
+        60,
+        int,
+        "Cache-Control s-maxage: how long shared caches (a CDN, nginx) keep a feed "
+        "before asking again; sent only when shorter than MAX_AGE. A revalidation "
+        "costs a 304, so a short one brings edits to everyone behind the cache sooner.",
+    ),
+    Setting(
+        "ICON",
+        "",
+        str,
+        "Image file served at /favicon.ico and named as the icon of the everything and "
+        "topic feeds (ICO or PNG); empty: the shipped feed icon.",
+    ),
+    Setting(
+        "LOGO",
+        "",
+        str,
+        "PNG file served at /logo.png, the logo of the everything and topic feeds "
+        "(RSS image, Atom logo, JSON Feed icon), at most 144 pixels wide; empty: "
+        "the shipped 128x128 feed icon.",
+    ),
     Setting("STALE_WHILE_REVALIDATE", 300, int, "Cache-Control stale-while-revalidate, seconds."),
     Setting("STALE_IF_ERROR", 86400, int, "Cache-Control stale-if-error, seconds."),
     Setting(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,7 +77,9 @@ class StoreDir:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
-    def add(self, name: str, data: dict | str | bytes) -> Path:
+    def add(self, name: str, data: dict | str | bytes, mtime: float | None = None) -> Path:
+        """Write one file; ``mtime`` sets its modification time (and its folder's), as
+        a store written at that moment would have them."""
         path = self.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(data, dict):
@@ -84,7 +87,17 @@ class StoreDir:
         if isinstance(data, str):
             data = data.encode("utf-8")
         path.write_bytes(data)
+        if mtime is not None:
+            os.utime(path, (mtime, mtime))
+            os.utime(path.parent, (mtime, mtime))
         return path
+
+    def remove(self, name: str, mtime: float | None = None) -> None:
+        """Delete one file; ``mtime`` is when, as its folder's modification time says."""
+        path = self.root / name
+        path.unlink()
+        if mtime is not None:
+            os.utime(path.parent, (mtime, mtime))
 
     def add_numbered(self, n: int, name: str | None = None, **fields) -> Path:
         """Article number ``n``, at https://n.example.com/<n>, in ``<n>.txt``."""

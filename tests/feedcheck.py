@@ -7,10 +7,13 @@ and the JSON Feed 1.1 spec's required fields.
 from __future__ import annotations
 
 import json
+import re
+from html.entities import name2codepoint
 
 import feedparser
 from conftest import SECRET
 from lxml import etree
+from lxml import html as lxml_html
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
@@ -34,6 +37,14 @@ def read(body: bytes):
     parsed = feedparser.parse(body)
     assert not parsed.bozo, parsed.get("bozo_exception")
     return parsed
+
+
+def shown(detail) -> str:
+    """What a reader displays for one of feedparser's text values: HTML as the text it
+    renders to (feedparser takes every RSS title as HTML), plain text as it is."""
+    if detail.type in ("text/html", "application/xhtml+xml"):
+        return lxml_html.fragment_fromstring(detail.value, create_parent="div").text_content()
+    return detail.value
 
 
 def check_json_feed(body: bytes) -> dict:
@@ -96,3 +107,63 @@ def assert_no_leak(text: str | bytes) -> None:
         text = text.decode("utf-8", "replace")
     for leak in LEAKS:
         assert leak.lower() not in text.lower(), f"{leak!r} leaked"
+
+
+# --- The W3C Feed Validator's rules for plain text ------------------------------
+#
+# From its ``nonhtml`` checks (src/feedvalidator/validators.py): an HTML end tag in
+# plain text is ContainsHTML (ContainsUndeclaredHTML in Atom text constructs); a named
+# or numeric reference left in the decoded text, or in RSS 2.0 a "<" or "&#", is
+# CharacterData unless the line writes & and < as hexadecimal references, as the RSS
+# Best Practices Profile asks. Where these elements are plain text:
+RSS_PLAIN = (
+    "channel/title",
+    "channel/description",
+    "channel/image/title",
+    "channel/category",
+    "channel/item/title",
+    "channel/item/category",
+    "channel/{http://purl.org/dc/elements/1.1/}creator",
+    "channel/item/{http://purl.org/dc/elements/1.1/}creator",
+)
+ATOM_TEXT = ("title", "subtitle", "summary", "rights")
+_END_TAG = re.compile(r"</(\w+)>")
+_REFERENCE = re.compile(r"&(#?\w+)")
+
+
+def plain_text_warnings(fmt: str, body: bytes) -> list[str]:
+    """What the validator's plain-text rules say of an RSS or Atom document."""
+    root = xml(body)
+    lines = body.decode("utf-8").split("\n")
+    found: list[tuple[etree._Element, str, str]] = []  # (element, where, value)
+    if fmt == "rss":
+        for path in RSS_PLAIN:
+            found += [(e, path, e.text or "") for e in root.iterfind(path)]
+    else:
+        for element in root.iter(f"{ATOM}*"):
+            name = element.tag.removeprefix(ATOM)
+            if name in ATOM_TEXT and element.get("type", "text") == "text":
+                found.append((element, name, element.text or ""))
+            elif name == "name":
+                found.append((element, "author name", element.text or ""))
+            elif name == "category" and element.get("label") is not None:
+                found.append((element, "category label", element.get("label")))
+            elif name == "link" and element.get("title") is not None:
+                found.append((element, "link title", element.get("title")))
+    for element in root.iter(f"{MEDIA}title"):
+        if element.get("type", "plain") == "plain":
+            found.append((element, "media:title", element.text or ""))
+    warnings = []
+    for element, where, value in found:
+        first = element.sourceline - 1
+        hexadecimal = any("&#x" in line for line in lines[first : first + value.count("\n") + 1])
+        if _END_TAG.search(value):
+            warnings.append(f"ContainsHTML in {where}: {value!r}")
+        elif _REFERENCE.search(value):
+            for name in _REFERENCE.findall(value):
+                named = name in name2codepoint or name == "apos" or not name.isalpha()
+                if named and not hexadecimal:
+                    warnings.append(f"ContainsHTML in {where}: &{name}; in {value!r}")
+        elif fmt == "rss" and re.search("&#[x0-9]|<[/a-zA-Z]", value) and not hexadecimal:
+            warnings.append(f"CharacterData in {where}: {value!r}")
+    return warnings

@@ -158,7 +158,7 @@ def test_pages_are_cached_and_conditional_like_feeds(client, path):
     first = client.get(path)
     assert first.status_code == 200
     assert first.headers["ETag"] and first.headers["Last-Modified"]
-    assert first.cache_control.public and first.cache_control.max_age == 60
+    assert first.cache_control.public and first.cache_control.max_age == 900
     assert first.headers["Access-Control-Allow-Origin"] == "*"
     assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     zipped = client.get(path, headers={"Accept-Encoding": "gzip"})

@@ -36,6 +36,9 @@ class ScanReport:
     folders: int = 0
     rejected: list[Problem] = field(default_factory=list)  # article names not read
     unreadable: list[str] = field(default_factory=list)  # folders (rel, ending in "/")
+    # Each folder's modification time by its path inside the store ("" for the root):
+    # a deletion shows there and nowhere else.
+    folder_times: dict[str, int] = field(default_factory=dict)
 
 
 def scan(root: str, report: ScanReport | None = None) -> Iterator[FileStat]:
@@ -55,6 +58,7 @@ def scan(root: str, report: ScanReport | None = None) -> Iterator[FileStat]:
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
+            report.folder_times[prefix] = os.stat(folder).st_mtime_ns
         except OSError as exc:
             if folder is root:
                 raise

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from .model import Article, Image, Problem
-from .slugs import assign_slugs, hashed_slug, topic_key
+from .slugs import legacy_slugs, topic_key, topic_slug
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -32,10 +32,7 @@ class Group:
     articles: tuple[Article, ...]
     logo: Image | None = None
     version: int = 0
-
-    @property
-    def updated(self) -> datetime:
-        return self.articles[0].published if self.articles else EPOCH
+    updated: datetime = EPOCH  # the newest ``updated`` of its articles
 
     def same_content(self, other: Group | None) -> bool:
         return (
@@ -60,6 +57,7 @@ class Snapshot:
     generation: int
     loaded_at: float
     load_seconds: float
+    changed_at: float = 0.0  # newest file or folder time in the store (Store sets it)
 
     @property
     def articles(self) -> tuple[Article, ...]:
@@ -78,11 +76,14 @@ class Snapshot:
         if kind == "all":
             return self.everything
         if kind == "topic":
-            slug = slug.lower()
-            return self.topics.get(slug) or self.topics.get(self.topic_aliases.get(slug, ""))
+            return self.topics.get(slug.lower())
         if kind == "provider":
             return self.providers.get(slug.lower())
         return None
+
+    def moved_topic(self, slug: str) -> str | None:
+        """The slug a topic has now, for a slug it was served under before (a 301)."""
+        return self.topic_aliases.get(slug.lower())
 
 
 def _newest_first(article: Article) -> tuple:
@@ -132,20 +133,22 @@ def build_snapshot(
     def reuse(group: Group, old: Group | None) -> Group:
         if old is not None and group.same_content(old):
             return old
-        return Group(group.kind, group.slug, group.name, group.articles, group.logo, generation)
+        updated = max((a.updated for a in group.articles), default=EPOCH)
+        return Group(
+            group.kind, group.slug, group.name, group.articles, group.logo, generation, updated
+        )
 
     old_topics = previous.topics if previous else {}
     old_providers = previous.providers if previous else {}
-    slugs = assign_slugs(topic_members)
     topics: dict[str, Group] = {}
     aliases: dict[str, str] = {}
+    legacy = legacy_slugs(topic_members)
     for key, members in topic_members.items():
-        slug = slugs[key]
+        slug = topic_slug(key)
         # The most used spelling names the topic; ties go to the first in code-point order.
         name = min(topic_names[key].items(), key=lambda item: (-item[1], item[0]))[0]
         topics[slug] = reuse(Group("topic", slug, name, tuple(members)), old_topics.get(slug))
-        alias = hashed_slug(key)
-        if alias != slug:
+        for alias in legacy[key]:
             aliases[alias] = slug
     providers: dict[str, Group] = {}
     for domain, members in provider_members.items():
@@ -165,7 +168,10 @@ def build_snapshot(
         everything=everything,
         topics=MappingProxyType(dict(sorted(topics.items()))),
         providers=MappingProxyType(dict(sorted(providers.items()))),
-        topic_aliases=MappingProxyType({k: v for k, v in aliases.items() if k not in topics}),
+        # A slug that names a topic now is never a redirect.
+        topic_aliases=MappingProxyType(
+            {old: new for old, new in sorted(aliases.items()) if old not in topics}
+        ),
         problems=tuple(problems),
         files=files,
         generation=generation,

@@ -54,6 +54,13 @@ class Article:
     quality: int | None = None
     heat: int | None = None
     visible: bool = True  # False for ``published: false``: kept for dedupe, never served
+    # When the file last changed (its modification time, never before ``published``):
+    # the item's updated date, set by the store, which knows the file's times.
+    modified: datetime | None = None
+
+    @property
+    def updated(self) -> datetime:
+        return self.modified or self.published
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,7 @@ class _Encoder:
             a.quality,
             a.heat,
             a.visible,
+            a.modified,
         ]
 
     def position(self, a: Article) -> int:
@@ -144,7 +145,7 @@ class _Encoder:
 
     def group(self, g: Group) -> list:
         members = [self.position(a) for a in g.articles]
-        return [g.kind, g.slug, g.name, members, _image(g.logo), g.version]
+        return [g.kind, g.slug, g.name, members, _image(g.logo), g.version, g.updated]
 
 
 def encode(state: State) -> bytes:
@@ -222,6 +223,7 @@ def decode(data: bytes, offset: int = 0) -> State:
             quality,
             heat,
             visible,
+            modified,
         ) = row
         made = Article(
             url,
@@ -237,6 +239,7 @@ def decode(data: bytes, offset: int = 0) -> State:
             quality,
             heat,
             visible,
+            modified and fromiso(modified),
         )
         articles.append(made)
         return made
@@ -261,11 +264,11 @@ def decode(data: bytes, offset: int = 0) -> State:
     last = len(articles) - 1
 
     def group(row: list) -> Group:
-        kind, slug, name, members, logo, version = row
+        kind, slug, name, members, logo, version, updated = row
         if members and not (min(members) >= 0 and max(members) <= last):
             raise ValueError("a group refers to no article")
         held = tuple(map(articles.__getitem__, members))
-        return Group(kind, slug, name, held, _make_image(logo), version)
+        return Group(kind, slug, name, held, _make_image(logo), version, fromiso(updated))
 
     return State(
         root=root,

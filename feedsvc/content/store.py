@@ -18,11 +18,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime
 from multiprocessing import get_context
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from . import persist
+from .changes import StoreTimes, is_racy, stamp_modified
 from .files import FileStat, ScanReport, parse_batch, parse_batch_pickled, relative, scan, stat_one
 from .heap import collector_paused, freeze_heap, freeze_without_collecting
 from .index import Snapshot, build_snapshot
@@ -36,10 +38,6 @@ log = logging.getLogger("feedsvc.store")
 
 # Below this many files to parse, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 2000
-# A file modified this recently may be modified again within the same timestamp tick
-# (milliseconds to seconds, by file system) keeping its size, and the change would go
-# unseen: its stat is not trusted, and it is read again on the next scan.
-RACY_NS = 1_000_000_000
 # The persisted cache is rewritten at most this often after changes (a restart
 # re-parses whatever changed since, so it only costs time, never correctness).
 SAVE_INTERVAL = 60.0
@@ -65,8 +63,10 @@ class Store:
         max_file_bytes: int = 1 << 20,
         workers: int | None = None,
         cache_dir: str | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self.root = root
+        self.times = StoreTimes(root, clock)
         self.max_file_bytes = max_file_bytes
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.cache_file = persist.cache_path(cache_dir, root, max_file_bytes) if cache_dir else None
@@ -113,6 +113,7 @@ class Store:
 
     def _refresh(self) -> Snapshot:
         started = time.perf_counter()
+        self.times.check_begins()
         if not os.path.isdir(self.root):
             return self._root_gone(started)
         first = self._snapshot is None
@@ -131,6 +132,8 @@ class Store:
             snapshot = self._publish(started, files=len(self._entries))
             self._save(snapshot)
             return snapshot
+        # Nothing served changed, but a folder's time may have: replicas agree on it.
+        self._snapshot = self.times.restamp(self._snapshot, self._entries.values())
         if self._unsaved:
             self._save(self._snapshot)
         return self._snapshot
@@ -141,6 +144,7 @@ class Store:
         with self._lock:
             if self._snapshot is not None and not self.root_missing:
                 started = time.perf_counter()
+                self.times.check_begins()
                 if self._update_paths(paths):
                     snapshot = self._publish(started, files=len(self._entries))
                     self._save(snapshot)
@@ -156,6 +160,7 @@ class Store:
             rel = relative(self.root, path)
             if rel is None:
                 continue
+            self.times.note_folder_of(rel)
             found = stat_one(real_root, path, rel)
             if isinstance(found, Problem):
                 refused |= self._refuse(found)
@@ -259,6 +264,7 @@ class Store:
         if not os.path.isdir(self.root):
             # Gone mid-scan: what was seen is partial, so change nothing.
             raise FileNotFoundError(self.root)
+        self.times.folders = report.folder_times
         self.folders = report.folders
         if report.unreadable:
             prefixes = tuple(report.unreadable)
@@ -319,6 +325,7 @@ class Store:
                 printable(problem.source),
                 problem.reason,
             )
+        stamp_modified(article, getattr(old, "article", None), stat.mtime_ns)
         if article is not None and article.provider is not None:
             shared = self._providers.setdefault(article.provider, article.provider)
             if shared is not article.provider:
@@ -326,7 +333,7 @@ class Store:
         if old is not None and old.article is not None and old.article == article:
             article = old.article  # same object, so the groups holding it stay as they are
         # An incomplete or racy read is retried on the next scan.
-        racy = time.time_ns() - stat.mtime_ns < RACY_NS
+        racy = is_racy(stat.mtime_ns)
         size = stat.size if complete and not racy else -1
         self._entries[stat.rel] = _FileRecord(size, stat.mtime_ns, article, problem)
         return old is None or old.article != article or old.problem != problem
@@ -351,6 +358,7 @@ class Store:
 
     def _install(self, snapshot: Snapshot) -> Snapshot:
         """Make ``snapshot`` the one requests see, and tell the listeners."""
+        snapshot = self.times.restamp(snapshot, self._entries.values())
         self._snapshot = snapshot
         for listener in self.listeners:
             try:
@@ -358,6 +366,9 @@ class Store:
             except Exception:  # noqa: BLE001 - an observer must not stop the store
                 log.exception("snapshot listener failed")
         return snapshot
+
+    def last_modified(self) -> datetime:  # for every feed: see .changes
+        return self.times.last_modified(self.snapshot.changed_at)
 
 
 def _timed(snapshot: Snapshot, started: float) -> Snapshot:
@@ -373,6 +384,7 @@ def init_app(app: Flask) -> Store:
         max_file_bytes=config["MAX_FILE_BYTES"],
         workers=config["WORKERS"] or None,
         cache_dir=config["CACHE_DIR"] or None,
+        clock=config.get("CLOCK") or time.time,  # not a setting: tests pass their own
     )
     if not config.get("BACKGROUND_LOAD"):
         store.refresh()  # else health.init_app loads it in each serving process

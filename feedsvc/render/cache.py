@@ -28,11 +28,11 @@ class Rendered:
     body: bytes
     gzipped: bytes
     etag: str  # strong, from the content: equal bytes give equal tags on every replica
-    last_modified: datetime
+    last_modified: datetime | None  # None: the store's (see Store.last_modified)
     mimetype: str
 
     @classmethod
-    def make(cls, body: bytes, last_modified: datetime, mimetype: str) -> Rendered:
+    def make(cls, body: bytes, last_modified: datetime | None, mimetype: str) -> Rendered:
         # mtime=0 keeps the gzip header, and so its ETag, the same everywhere.
         gzipped = gzip.compress(body, compresslevel=6, mtime=0)
         etag = hashlib.blake2b(body, digest_size=12).hexdigest()

@@ -75,7 +75,7 @@ def _catalog_entry(entry: Listing) -> dict:
         "name": entry.name,
         "slug": entry.group.slug,
         "count": entry.count,
-        "newest": iso_date(entry.group.updated) if entry.count else None,
+        "newest": iso_date(entry.group.articles[0].published) if entry.count else None,
         "page_url": entry.page_url,
         "feeds": entry.feed_urls,
     }

@@ -6,6 +6,8 @@
 - ``media:title`` inside ``media:content``: feedgen's media extension has no title.
 - RFC 5005 paging links and WebSub hub links in RSS: feedgen writes only the
   ``self`` atom:link there.
+- ``sy:updatePeriod``/``sy:updateFrequency``: feedgen's syndication extension
+  capitalises the element names (``sy:UpdatePeriod``), which readers do not know.
 
 Register it after feedgen's ``media`` extension: extensions run in registration
 order, and the titles attach to the ``media:content`` elements that one wrote.
@@ -13,23 +15,28 @@ order, and the titles attach to the ``media:content`` elements that one wrote.
 
 from __future__ import annotations
 
+import html
+
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.util import xml_elem
 from lxml.etree import _Element
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
+SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
 
 
 class FeedsvcExtension(BaseExtension):
-    """Feed level: ``first``/``prev``/``next`` and ``hub`` atom:links in the RSS channel."""
+    """Feed level: paging and ``hub`` atom:links and the polling interval in RSS."""
 
     def __init__(self) -> None:
         self.paging: list[tuple[str, str]] = []  # (rel, href)
         self.hubs: tuple[str, ...] = ()
+        self.update: tuple[str, int] | None = None  # (sy:updatePeriod, sy:updateFrequency)
 
     def extend_ns(self) -> dict[str, str]:
-        return {}  # feedgen declares the atom prefix in RSS itself
+        # feedgen declares the atom prefix in RSS itself.
+        return {"sy": SY_NS} if self.update else {}
 
     def extend_rss(self, feed: _Element) -> _Element:
         channel = feed[0]
@@ -37,6 +44,10 @@ class FeedsvcExtension(BaseExtension):
             xml_elem(f"{{{ATOM_NS}}}link", channel, rel=rel, href=href, type="application/rss+xml")
         for href in self.hubs:
             xml_elem(f"{{{ATOM_NS}}}link", channel, rel="hub", href=href)
+        if self.update:
+            period, frequency = self.update
+            xml_elem(f"{{{SY_NS}}}updatePeriod", channel).text = period
+            xml_elem(f"{{{SY_NS}}}updateFrequency", channel).text = str(frequency)
         return feed
 
 
@@ -62,4 +73,12 @@ class FeedsvcEntryExtension(BaseEntryExtension):
         contents = element.findall(f"{{{MEDIA_NS}}}content")
         for content, title in zip(contents, self.media_titles, strict=False):
             if title:
-                xml_elem(f"{{{MEDIA_NS}}}title", content, type="plain").text = title
+                plain = not _looks_like_markup(title)
+                # Text with & or < reads as HTML to validators: say it, and escape it.
+                xml_elem(
+                    f"{{{MEDIA_NS}}}title", content, type="plain" if plain else "html"
+                ).text = title if plain else html.escape(title, quote=False)
+
+
+def _looks_like_markup(text: str) -> bool:
+    return "<" in text or "&" in text

@@ -27,7 +27,7 @@ def _json_item(items: ItemCache, article: Article, by: tuple[str, str]) -> dict:
     if article.images:
         item["image"] = article.images[0].url
     item["date_published"] = iso_date(article.published)
-    item["date_modified"] = iso_date(article.published)
+    item["date_modified"] = iso_date(article.updated)
     item["authors"] = [writer]
     if article.topics:
         item["tags"] = list(article.topics)
@@ -50,9 +50,8 @@ def render_json(page: FeedPage, items: ItemCache) -> bytes:
         "language": page.site.language,
     }
     logo = page.group.logo
-    if logo is not None:
-        feed["icon"] = logo.url
-        feed["favicon"] = logo.url
+    feed["icon"] = logo.url if logo is not None else page.site.logo
+    feed["favicon"] = logo.url if logo is not None else page.site.icon
     feed["authors"] = [{"name": page.site.title, "url": page.home}]
     if page.has_next:
         feed["next_url"] = page.url(page=page.page + 1)

@@ -24,6 +24,19 @@ class Site:
     language: str
     base_url: str  # absolute, no trailing slash
     hubs: tuple[str, ...] = ()  # WebSub hubs every feed announces
+    poll_seconds: int = 900  # how often a reader should look (Cache-Control max-age)
+
+    @property
+    def icon(self) -> str:
+        return self.base_url + urls.SITE_IMAGE.path(image="favicon.ico")
+
+    @property
+    def logo(self) -> str:
+        return self.base_url + urls.SITE_IMAGE.path(image="logo.png")
+
+
+# The shipped logo's size (feedsvc/web/static/logo.png), within RSS's 144x400.
+LOGO_SIZE = 128
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ from ..content.index import Group, Snapshot
 FORMATS = ("rss", "atom", "json")
 # Files served from feedsvc/web/static under the site's root.
 ASSETS = ("pages.css", "pages.js", "embed.js")
+# The site's icon and logo (their files are settings, with shipped defaults).
+SITE_IMAGES = ("favicon.ico", "logo.png")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ SLOTS: dict[str, Slot] = {
     "slug": _SEGMENT,
     "domain": _SEGMENT,
     "name": _any(ASSETS),
+    "image": _any(SITE_IMAGES),
 }
 
 
@@ -304,6 +307,7 @@ OPML = Route("pages.opml", "/feeds.opml")
 ASSET = Route("pages.asset", "/{name}")
 # WebSub's built-in hub: POSTed to by subscribers and publishers (feedsvc/websub/hub.py).
 HUB = Route("websub.endpoint", "/websub")
+SITE_IMAGE = Route("pages.site_image", "/{image}")
 
 ROUTES: tuple[Route, ...] = (
     EVERYTHING_FEED,
@@ -318,6 +322,7 @@ ROUTES: tuple[Route, ...] = (
     OPML,
     ASSET,
     HUB,
+    SITE_IMAGE,
 )
 
 

@@ -1,4 +1,4 @@
-"""What RSS 2.0 and Atom 1.0 share: feedgen set up once, and items built once.
+"""What RSS 2.0 and Atom 1.0 share: feedgen set up once, items built once, plain text.
 
 feedgen's quirks stay here and in :mod:`feedsvc.render.feedgen_ext`: extensions
 registered by class, a prebuilt item appended as a copy, media:content without a
@@ -8,6 +8,8 @@ media:group.
 from __future__ import annotations
 
 import copy
+import html
+import re
 import threading
 
 from feedgen.entry import FeedEntry
@@ -20,6 +22,24 @@ from .. import __version__
 from ..content.model import Article
 from .feedgen_ext import FeedsvcEntryExtension, FeedsvcExtension
 from .page import FeedPage
+
+
+def as_html(text: str) -> str:
+    """Plain text as the HTML that shows it, for elements readers take as HTML: RSS
+    titles and descriptions (feedparser and the readers built on it read them so),
+    Atom text holding & or <."""
+    return html.escape(text, quote=False)
+
+
+_END_TAG = re.compile(r"</\w+>")
+
+
+def label(name: str, text: str | None) -> dict[str, str]:
+    """An optional label attribute, left out when the text holds what reads as an HTML
+    end tag: an attribute cannot say it is text, and the same words are in the entry
+    already (the category's term, media:title, the related list in the content)."""
+    return {name: text} if text and not _END_TAG.search(text) else {}
+
 
 # feedgen formats RSS dates under locale.setlocale(), which is process-wide; one
 # RSS render at a time keeps another thread from seeing a half-switched locale.

@@ -34,6 +34,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 from wsgiref.types import StartResponse, WSGIEnvironment
 
@@ -144,7 +145,9 @@ class FastPath:
             return None
 
         use_gzip = responses.takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        t = self._templates(rendered, use_gzip, discovery.discovery_links(page))
+        t = self._templates(
+            rendered, self.store.last_modified(), use_gzip, discovery.discovery_links(page)
+        )
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
         if inm is None and ims is None:
@@ -175,26 +178,21 @@ class FastPath:
         body = rendered.gzipped if use_gzip else rendered.body
         return "200 OK", headers, [] if method == "HEAD" else [body]
 
-    def _templates(self, rendered: Rendered, use_gzip: bool, links: tuple) -> _Templates:
+    def _templates(
+        self, rendered: Rendered, last_modified: datetime, use_gzip: bool, links: tuple
+    ) -> _Templates:
         """The header lists around Date for one cached entry, as responses.send() orders them.
 
         Remembered by what they are made of (the tag stands for the bytes), never by
         the entry itself, so the render cache alone decides how long bytes are kept.
         """
         fixed = self.fixed
-        memo_key = (
-            rendered.etag,
-            rendered.last_modified,
-            rendered.mimetype,
-            use_gzip,
-            fixed,
-            links,
-        )
+        memo_key = (rendered.etag, last_modified, rendered.mimetype, use_gzip, fixed, links)
         templates = self._headers.get(memo_key)
         if templates is not None:
             return templates
         body = rendered.gzipped if use_gzip else rendered.body
-        validators = responses.validator_headers(rendered, use_gzip, fixed, links)
+        validators = responses.validator_headers(rendered, last_modified, use_gzip, fixed, links)
         named = dict(validators)
         etag = ("ETag", named["ETag"])
         entity = (("Content-Type", rendered.mimetype), ("Content-Length", str(len(body))))

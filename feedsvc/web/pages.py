@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, abort, current_app
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..content.index import Snapshot
@@ -63,8 +63,9 @@ def templates() -> Environment:
 
 
 def _cached(
-    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime, mimetype: str
+    key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime | None, mimetype: str
 ) -> Response:
+    """Cached bytes; ``updated`` None for what is made from the store (its date is the store's)."""
     rendered, _ = limits.cached(("pages", *key), lambda: Rendered.make(build(), updated, mimetype))
     return send(rendered)
 
@@ -96,7 +97,7 @@ def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: st
     return _cached(
         (name, snapshot.generation, site),
         lambda: build(snapshot, site),
-        snapshot.everything.updated,
+        None,
         mimetype,
     )
 
@@ -114,7 +115,7 @@ def group_page(kind: str, slug: str) -> Response:
             articles=group.articles[:GROUP_ARTICLES],
             embed_limit=EMBED_DEFAULT,
         ),
-        group.updated,
+        None,
         HTML,
     )
 
@@ -129,7 +130,7 @@ def embed_page(kind: str, slug: str) -> Response:
         lambda: _html(
             "embed.html", site=site, entry=Listing(group, site), articles=group.articles[:limit]
         ),
-        group.updated,
+        None,
         HTML,
     )
 
@@ -146,7 +147,7 @@ def feed_in_browser(page: FeedPage) -> Response:
             entry=Listing(group, page.site),
             articles=page.items[:FEED_VIEW_ARTICLES],
         ),
-        group.updated,
+        None,
         HTML,
     )
 
@@ -167,6 +168,23 @@ def asset(name: str) -> Response:
     return _cached(("asset", name, updated), path.read_bytes, updated, mimetype)
 
 
+# The site's icon and logo: the configured file, else the shipped one.
+SITE_IMAGES = {"favicon.ico": "ICON", "logo.png": "LOGO"}
+
+
+def site_image(image: str) -> Response:
+    setting = SITE_IMAGES[image]
+    path = current_app.config[setting] or str(resources.files("feedsvc.web") / "static" / image)
+    try:
+        updated = datetime.fromtimestamp(int(os.stat(path).st_mtime), UTC)
+        with open(path, "rb") as handle:
+            body = handle.read()
+    except OSError:
+        abort(404, f"The {setting.lower()} file is not readable.")
+    mimetype = "image/png" if body.startswith(b"\x89PNG") else "image/x-icon"
+    return _cached(("image", image, path, updated), lambda: body, updated, mimetype)
+
+
 for _route, _view in (
     (urls.HOME, home),
     (urls.TOPIC_PAGE, group_page),
@@ -176,6 +194,7 @@ for _route, _view in (
     (urls.CATALOG, catalog),
     (urls.OPML, opml),
     (urls.ASSET, asset),
+    (urls.SITE_IMAGE, site_image),
 ):
     routing.add(bp, _route, _view)
 
@@ -185,6 +204,7 @@ def page_paths(snapshot: Snapshot) -> Iterator[str]:
     yield urls.CATALOG.path()
     yield urls.OPML.path()
     yield from (urls.ASSET.path(name=name) for name in urls.ASSETS)
+    yield from (urls.SITE_IMAGE.path(image=image) for image in urls.SITE_IMAGES)
     for group in (*snapshot.topics.values(), *snapshot.providers.values()):
         yield urls.group_path(group)
         yield urls.embed_path(group)

@@ -34,7 +34,11 @@ def send(rendered: Rendered, links: tuple[tuple[str, str], ...] = ()) -> Respons
     environ = request.environ
     use_gzip = takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
     body = rendered.gzipped if use_gzip else rendered.body
-    headers = list(validator_headers(rendered, use_gzip, fixed_headers(current_app), links))
+    last_modified = (
+        rendered.last_modified or current_app.extensions["feedsvc.store"].last_modified()
+    )
+    fixed = fixed_headers(current_app)
+    headers = list(validator_headers(rendered, last_modified, use_gzip, fixed, links))
     if not any(name in environ for name in CONDITIONAL):
         # Nothing to compare: make_conditional would only add the Date header.
         headers.append(("Date", http_date()))
@@ -44,8 +48,14 @@ def send(rendered: Rendered, links: tuple[tuple[str, str], ...] = ()) -> Respons
     return response
 
 
-def validator_headers(rendered: Rendered, use_gzip: bool, fixed: tuple, links: tuple = ()) -> tuple:
+def validator_headers(
+    rendered: Rendered, last_modified: datetime, use_gzip: bool, fixed: tuple, links: tuple = ()
+) -> tuple:
     """The headers of a cached entry before Date, in order.
+
+    ``last_modified`` is the store's (see Store.last_modified) for everything made
+    from it: any change to the store moves it, so a client that sends only
+    If-Modified-Since sees every change; the ETag is the entry's own.
 
     Built as strings once per setting: werkzeug's cache_control and last_modified
     setters re-parse and re-serialise the header on every assignment.
@@ -53,14 +63,15 @@ def validator_headers(rendered: Rendered, use_gzip: bool, fixed: tuple, links: t
     encoding = (("Content-Encoding", "gzip"),) if use_gzip else ()
     # The two encodings are different representations, so each gets its own strong tag.
     etag = ("ETag", quote_etag(rendered.etag + ("-gz" if use_gzip else "")))
-    last_modified = ("Last-Modified", _http_date(rendered.last_modified))
-    return (*encoding, etag, last_modified, *fixed, *links)
+    return (*encoding, etag, ("Last-Modified", _http_date(last_modified)), *fixed, *links)
 
 
 def _fixed(config: Mapping) -> tuple[tuple[str, str], ...]:
     control = ResponseCacheControl()
     control.public = True
     control.max_age = config["MAX_AGE"]
+    if config["S_MAXAGE"] < config["MAX_AGE"]:
+        control.s_maxage = config["S_MAXAGE"]
     control.stale_while_revalidate = config["STALE_WHILE_REVALIDATE"]
     control.stale_if_error = config["STALE_IF_ERROR"]
     return (

@@ -24,8 +24,11 @@ bp = Blueprint("feeds", __name__)
 
 def _feed_view(route: urls.Route) -> Callable[..., Response]:
     def view(fmt: str, **values: str) -> Response:
-        group = route.group_in(current.store().snapshot, values)
+        snapshot = current.store().snapshot
+        group = route.group_in(snapshot, values)
         if group is None:
+            slug = values.get(route.group_slot or "", "")
+            current.redirect_moved_topic(snapshot, route.group_kind or "", slug)
             abort(404, f"No such {route.group_kind}.")
         return feed_response(group, fmt)
 
@@ -50,7 +53,25 @@ def render(page: FeedPage, items: ItemCache) -> Rendered:
     """A feed page's bytes as the cache keeps them (WebSub renders topics with it too,
     outside any request, so the item cache is given)."""
     fmt = feeds.FORMATS[page.fmt]
-    return Rendered.make(fmt.render(page, items), page.group.updated, fmt.mimetype)
+    # No date of its own: a feed answers the store's (Store.last_modified).
+    return Rendered.make(fmt.render(page, items), None, fmt.mimetype)
+
+
+# Until the store is loaded there is nothing true to say about any feed or page.
+LOADING_RETRY_AFTER = 5
+_NO_STORE_NEEDED = frozenset({"pages.asset", "pages.site_image"})
+
+
+@bp.before_app_request
+def wait_for_the_store() -> None:
+    if request.blueprint not in ("feeds", "pages") or request.endpoint in _NO_STORE_NEEDED:
+        return
+    if not current.store().ready:
+        response = Response("503 Service Unavailable: the store is loading.\n", 503)
+        response.mimetype = "text/plain"
+        response.retry_after = LOADING_RETRY_AFTER
+        response.cache_control.no_store = True
+        abort(response)
 
 
 for _route in urls.FEED_ROUTES:
