@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from types import MappingProxyType
 
-from . import persist
+from . import persist, select
 from .files import FileStat, parse_batch, parse_batch_pickled, relative, scan, stat_one
 from .index import Group, Snapshot, build_snapshot
 from .model import MODEL_CLASSES, Article, Problem, Provider, printable
@@ -323,6 +323,8 @@ class Store:
             generation=self._generation,
             files=files,
         )
+        if previous is not None:
+            select.carry_words(previous, snapshot)
         # Duplicates are found across files, so they are logged here, once each.
         known = set(problems).union(previous.problems if previous else ())
         for problem in snapshot.problems:
