@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 from feedgen.entry import FeedEntry
@@ -28,6 +28,7 @@ from markupsafe import escape
 from .. import __version__
 from ..content.index import Group
 from ..content.model import Article
+from .compose import Composed, DigestItem, digest_html
 from .feedgen_ext import FeedsvcEntryExtension, FeedsvcExtension
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -76,6 +77,8 @@ class FeedPage:
 
     @property
     def description(self) -> str:
+        if isinstance(self.group, Composed):
+            return self.group.description
         if self.group.kind == "topic":
             return f"The latest articles about {self.group.name} on {self.site.title}"
         if self.group.kind == "provider":
@@ -85,17 +88,20 @@ class FeedPage:
     def url(self, page: int | None = None, fmt: str | None = None) -> str:
         """Absolute URL of this feed, of another page of it, or of it in another format."""
         page = self.page if page is None else page
-        query = {}
+        query = self.group.feed.query() if isinstance(self.group, Composed) else []
         if self.limit != DEFAULT_LIMIT:
-            query["limit"] = self.limit
+            query.append(("limit", str(self.limit)))
         if page > 1:
-            query["page"] = page
-        suffix = f"?{urlencode(query)}" if query else ""
+            query.append(("page", str(page)))
+        query.sort()  # one order for every parameter: the canonical form
+        suffix = f"?{urlencode(query, quote_via=quote)}" if query else ""
         return self.site.base_url + feed_path(self.group, fmt or self.fmt) + suffix
 
     @property
     def feed_id(self) -> str:
-        """Stable across pages, limits and formats' query strings."""
+        """Stable across pages and limits; a composed feed's own parameters are part of it."""
+        if isinstance(self.group, Composed):
+            return self.site.base_url + self.group.feed.url(self.fmt)
         return self.site.base_url + feed_path(self.group, self.fmt)
 
     @property
@@ -119,6 +125,8 @@ MAX_PAGE = 100_000
 
 def group_path(group: Group) -> str:
     """The HTML page of a group, also the feeds' alternate link."""
+    if isinstance(group, Composed):
+        return group.feed.home_path
     if group.kind == "topic":
         return f"/topics/{group.slug}/"
     if group.kind == "provider":
@@ -127,6 +135,8 @@ def group_path(group: Group) -> str:
 
 
 def feed_path(group: Group, fmt: str) -> str:
+    if isinstance(group, Composed):
+        return group.feed.path(fmt)
     return f"{group_path(group)}feed.{fmt}"
 
 
@@ -134,6 +144,8 @@ def item_html(article: Article) -> str:
     """The item's content: first image, excerpt, and the related coverage list."""
     # Written out rather than templated: it runs for every item of every rendered feed,
     # and a template render cost more than all the rest of a JSON Feed.
+    if isinstance(article, DigestItem):
+        return digest_html(article)
     lines = []
     if article.images:
         image = article.images[0]
