@@ -20,7 +20,7 @@ def create_app(config: Mapping | None = None):
     from .config import coerce
     from .content import store
     from .render import cache
-    from .web import errors, fastpath, pages, security, views
+    from .web import errors, fastpath, hooks, pages, routing, security, views
 
     app = Flask(__name__)
     app.config.from_prefixed_env("FEEDSVC")
@@ -28,10 +28,13 @@ def create_app(config: Mapping | None = None):
         app.config.from_mapping(config)
     coerce(app.config)
     store.init_app(app)
+    hooks.init_app(app)
+    hooks.add(app, app.extensions["feedsvc.reloader"].ensure_running)
     cache.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     _init_operations(app)
+    routing.init_app(app)  # after the request id is set, so its 301s and 400s carry it
     app.register_blueprint(views.bp)
     pages.init_app(app)
     fastpath.install(app)  # inside ProxyFix, so forwarded hosts apply to it too

@@ -2,7 +2,7 @@
 
 Going through the app's own request handling (not calling the renderers directly)
 is what makes the export equal to what the server sends for the same URL, for the
-feeds and for whatever else registers its paths in :mod:`feedsvc.render.sitemap`. A path
+feeds and for whatever else registers its paths in :mod:`feedsvc.render.paths`. A path
 ending in ``/`` is written as ``index.html``, the name static hosts serve for a
 folder. Each file gets a gzip twin, so a host that serves precompressed files
 (nginx ``gzip_static``, most CDNs and object stores with Content-Encoding set)
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import click
 from flask import Flask
 
-from .render.sitemap import all_paths
+from .render.paths import all_paths
 
 
 class ExportError(Exception):

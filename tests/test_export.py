@@ -13,7 +13,7 @@ from conftest import SAMPLE, article
 from feedsvc import create_app
 from feedsvc.cli import main
 from feedsvc.export import ExportError, export, file_for, paths
-from feedsvc.render import sitemap
+from feedsvc.render.paths import feed_paths, register
 
 BASE = "https://feeds.example.com"
 
@@ -41,7 +41,7 @@ def test_every_public_path_is_exported_and_nothing_else(exported):
     written = {p for p in exported.rglob("*") if p.is_file() and p.suffix != ".gz"}
     assert written == {file_for(exported, path) for path in SERVED_PATHS}
     app = served_app()
-    feeds = set(sitemap.feed_paths(app.extensions["feedsvc.store"].snapshot))
+    feeds = set(feed_paths(app.extensions["feedsvc.store"].snapshot))
     assert len(feeds) == 3 * (1 + 2 + 2)  # everything, 2 topics, 2 providers; 3 formats
     assert feeds <= set(SERVED_PATHS)
 
@@ -71,7 +71,7 @@ def test_paths_ending_in_a_slash_become_index_html(store_dir, tmp_path):
     pages = {"/guide/": b"<p>guide</p>", "/guide/more/": b"<p>more</p>"}
     for url, html in pages.items():
         app.add_url_rule(url, url, lambda html=html: html)
-    sitemap.register(app, lambda snapshot: list(pages))
+    register(app, lambda snapshot: list(pages))
     export(app, tmp_path, list(pages))
     assert (tmp_path / "guide" / "index.html").read_bytes() == pages["/guide/"]
     assert (tmp_path / "guide" / "more" / "index.html").read_bytes() == pages["/guide/more/"]

@@ -302,7 +302,7 @@ def test_default_limit_is_50_and_limit_param_caps_items(store_dir):
         "limit=abc",
         "limit=",
         "limit=1.5",
-        "limit=1&limit=2",
+        "limit=1&limit=x",
         "page=0",
         "page=x",
     ],

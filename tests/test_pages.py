@@ -9,7 +9,7 @@ from conftest import article
 from lxml import html
 
 from feedsvc import create_app
-from feedsvc.render import sitemap
+from feedsvc.render.paths import all_paths
 
 XSS = "<img src=x onerror=alert(1)>"
 PAGES = [
@@ -171,7 +171,7 @@ def test_same_store_gives_same_bytes(store_dir):
     for n in range(3):
         store_dir.add(f"{n}.txt", article(webUrl=f"https://news.example.com/{n}", topics=[f"T{n}"]))
     first, second = store_dir.app(), store_dir.app()
-    paths = list(sitemap.all_paths(first, first.extensions["feedsvc.store"].snapshot))
+    paths = list(all_paths(first, first.extensions["feedsvc.store"].snapshot))
     assert "/topics/t1/" in paths and "/feeds.opml" in paths
     for path in paths:
         a, b = first.test_client().get(path), second.test_client().get(path)

@@ -373,7 +373,7 @@ def _timed(snapshot: Snapshot, started: float) -> Snapshot:
 
 
 def init_app(app) -> Store:
-    """Load the store for ``app`` and keep it fresh from the process that serves requests."""
+    """Load the store for ``app``; its reloader is kept running by each request (web.hooks)."""
     config = app.config
     store = Store(
         config["CONTENT_DIR"],
@@ -392,5 +392,4 @@ def init_app(app) -> Store:
     )
     app.extensions["feedsvc.reloader"] = reloader
     app.extensions["feedsvc.store"] = store
-    app.before_request(reloader.ensure_running)
     return store

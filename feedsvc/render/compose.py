@@ -18,13 +18,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from urllib.parse import quote, urlencode
 
 from markupsafe import escape
 
 from ..content.index import EPOCH, Group, Snapshot
 from ..content.model import Article
 from ..content.select import Spec, index_of
+from . import urls
+
+DEFAULT_LIMIT = urls.FEED_QUERY.defaults["limit"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -36,48 +38,57 @@ def day_name(day: date) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Feed:
-    """A composed feed's request: the spec, and whether it is the daily digest."""
+    """A composed feed's request in canonical form: the spec, and whether it is a digest.
+
+    Its paths and query string come from the URL table, so its self link, its cache
+    key and so its ETag are the same however a client spelled the request.
+    """
 
     spec: Spec
     digest: bool = False
 
     @property
+    def route(self) -> urls.Route:
+        spec = self.spec
+        return urls.FEED_ROUTES[bool(spec.topics), spec.provider is not None, self.digest]
+
+    def _slots(self, **values: str) -> dict[str, str]:
+        if self.spec.topics:
+            values["slug"] = "+".join(self.spec.topics)
+        if self.spec.provider is not None:
+            values["domain"] = self.spec.provider
+        return values
+
+    @property
     def home_path(self) -> str:
         """The HTML page this feed belongs to (its alternate link)."""
         spec = self.spec
-        path = ""
-        if spec.topics:
-            path = "/topics/" + "+".join(quote(slug, safe="") for slug in spec.topics)
-        if spec.provider is not None:
-            path += f"/providers/{quote(spec.provider, safe='')}"
-        return path + "/"
+        if spec.provider is not None and not spec.topics:
+            return urls.PROVIDER_PAGE.path(slug=spec.provider)
+        return urls.PAGE_ROUTES[bool(spec.topics), spec.provider is not None].path(**self._slots())
 
     def path(self, fmt: str) -> str:
-        return f"{self.home_path}{'digest' if self.digest else 'feed'}.{fmt}"
+        return self.route.path(**self._slots(fmt=fmt))
 
-    def query(self) -> list[tuple[str, str]]:
-        """The spec's parameters in canonical order, defaults left out."""
+    def query(self) -> dict[str, object]:
+        """The spec as query values (defaults where it sets nothing)."""
         spec = self.spec
-        query = []
-        if spec.exclude:
-            query.append(("exclude", ",".join(spec.exclude)))
-        if spec.min_heat is not None:
-            query.append(("min_heat", str(spec.min_heat)))
-        if spec.min_quality is not None:
-            query.append(("min_quality", str(spec.min_quality)))
-        if spec.words:
-            query.append(("q", " ".join(spec.words)))
-        return query
+        return {
+            "min_quality": spec.min_quality,
+            "min_heat": spec.min_heat,
+            "q": spec.words,
+            "exclude": spec.exclude,
+        }
+
+    def url(self, fmt: str, limit: int = DEFAULT_LIMIT, page: int = 1) -> str:
+        """Path and canonical query string."""
+        spelled = self.route.query.spell({**self.query(), "limit": limit, "page": page})
+        return self.path(fmt) + (f"?{spelled}" if spelled else "")
 
     @property
     def key(self) -> str:
         """The canonical form with the format left open: what cache keys hold."""
         return self.url("*")
-
-    def url(self, fmt: str) -> str:
-        """Path and canonical query, the feed's identity (its cache key starts from it)."""
-        query = self.query()
-        return self.path(fmt) + (f"?{urlencode(query, quote_via=quote)}" if query else "")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -138,6 +149,12 @@ def title(snapshot: Snapshot, feed: Feed) -> str:
     return name
 
 
+def slug_of(feed: Feed, today: date) -> str:
+    """What stands for a composed feed in cache keys: its canonical form, and for a
+    digest the day it is made on, as the days it covers move at midnight."""
+    return f"{feed.key}@{today.isoformat()}" if feed.digest else feed.key
+
+
 def compose(
     snapshot: Snapshot, feed: Feed, need: int, site_title: str, base_url: str, today: date
 ) -> Composed | None:
@@ -163,8 +180,7 @@ def compose(
     version = max(group.version for group in groups)
     return Composed(
         "composed",
-        # A digest also depends on the day it is made: the days it covers move at midnight.
-        f"{feed.key}@{today.isoformat()}" if feed.digest else feed.key,
+        slug_of(feed, today),
         name,
         articles,
         logo,

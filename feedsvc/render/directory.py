@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 
 from ..content.index import Group, Snapshot
-from .feeds import FORMATS, FeedPage, Site, feed_path, group_path, iso_date
+from .compose import Composed
+from .feeds import FORMATS, FeedPage, Site, iso_date
+from .urls import feed_path, group_path
 
 FORMAT_NAMES = {"rss": "RSS 2.0", "atom": "Atom 1.0", "json": "JSON Feed 1.1"}
 # What each format is announced as in <link rel="alternate"> and in the catalog.
@@ -48,8 +50,14 @@ class Entry:
     def description(self) -> str:
         return FeedPage(self.site, self.group, "rss", 1).description
 
+    def feed_path(self, fmt: str) -> str:
+        """The feed's path, and a composed feed's query string."""
+        if isinstance(self.group, Composed):
+            return self.group.feed.url(fmt)
+        return feed_path(self.group, fmt)
+
     def feed_url(self, fmt: str) -> str:
-        return self.site.base_url + feed_path(self.group, fmt)
+        return self.site.base_url + self.feed_path(fmt)
 
     @property
     def feed_urls(self) -> dict[str, str]:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import orjson
 from feedgen.entry import FeedEntry
@@ -28,8 +27,10 @@ from markupsafe import escape
 from .. import __version__
 from ..content.index import Group
 from ..content.model import Article
+from . import urls
 from .compose import Composed, DigestItem, digest_html
 from .feedgen_ext import FeedsvcEntryExtension, FeedsvcExtension
+from .urls import feed_path, group_path
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -88,14 +89,12 @@ class FeedPage:
     def url(self, page: int | None = None, fmt: str | None = None) -> str:
         """Absolute URL of this feed, of another page of it, or of it in another format."""
         page = self.page if page is None else page
-        query = self.group.feed.query() if isinstance(self.group, Composed) else []
-        if self.limit != DEFAULT_LIMIT:
-            query.append(("limit", str(self.limit)))
-        if page > 1:
-            query.append(("page", str(page)))
-        query.sort()  # one order for every parameter: the canonical form
-        suffix = f"?{urlencode(query, quote_via=quote)}" if query else ""
-        return self.site.base_url + feed_path(self.group, fmt or self.fmt) + suffix
+        fmt = fmt or self.fmt
+        if isinstance(self.group, Composed):
+            return self.site.base_url + self.group.feed.url(fmt, self.limit, page)
+        query = urls.FEED_QUERY.spell({"limit": self.limit, "page": page})
+        suffix = f"?{query}" if query else ""
+        return self.site.base_url + feed_path(self.group, fmt) + suffix
 
     @property
     def feed_id(self) -> str:
@@ -106,6 +105,8 @@ class FeedPage:
 
     @property
     def home(self) -> str:
+        if isinstance(self.group, Composed):
+            return self.site.base_url + self.group.feed.home_path
         return self.site.base_url + group_path(self.group)
 
     def paging(self) -> list[tuple[str, str]]:
@@ -118,26 +119,7 @@ class FeedPage:
         return links
 
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-MAX_PAGE = 100_000
-
-
-def group_path(group: Group) -> str:
-    """The HTML page of a group, also the feeds' alternate link."""
-    if isinstance(group, Composed):
-        return group.feed.home_path
-    if group.kind == "topic":
-        return f"/topics/{group.slug}/"
-    if group.kind == "provider":
-        return f"/providers/{group.slug}/"
-    return "/"
-
-
-def feed_path(group: Group, fmt: str) -> str:
-    if isinstance(group, Composed):
-        return group.feed.path(fmt)
-    return f"{group_path(group)}feed.{fmt}"
+DEFAULT_LIMIT = urls.FEED_QUERY.defaults["limit"]
 
 
 def item_html(article: Article) -> str:
@@ -502,6 +484,7 @@ FORMATS: dict[str, Format] = {
     "atom": Format("application/atom+xml; charset=utf-8", render_atom),
     "json": Format("application/feed+json; charset=utf-8", render_json),
 }
+assert tuple(FORMATS) == urls.FORMATS, "each format in the URL table has one builder"
 
 
 def render(page: FeedPage) -> bytes:

@@ -7,9 +7,9 @@ header objects, ``make_conditional`` and four after-request hooks. This WSGI
 middleware answers exactly that case itself, with header lists made once per cached
 entry, and hands everything else to the Flask app unchanged:
 
-* anything but GET or HEAD, a path that is not a feed URL, a feed that does not
-  exist, a query string other than ``limit`` and ``page`` once each as plain
-  in-range numbers, a request body;
+* anything but GET or HEAD, a path that is not a feed route of the URL table spelled
+  without escapes, a feed that does not exist, a query string that is not in the
+  route's canonical form (Flask answers its 301 or 400), a request body;
 * a browser navigation that negotiation answers with the HTML page;
 * ``If-Match``, ``If-Unmodified-Since``, ``Range`` and ``If-Range``;
 * a Host header with anything but letters, digits, dots, dashes and a port, when
@@ -17,8 +17,11 @@ entry, and hands everything else to the Flask app unchanged:
 * a cache miss: Flask renders the feed and caches it for the next request;
 * an error while answering, which is logged.
 
-What it answers is what the Flask path answers, header for header and in the same
-order (the tests compare the two on a matrix of requests): the same key into the
+It is built from the pieces the Flask path uses: the URL table's routes and query
+reading (:mod:`feedsvc.render.urls`), the per-request hooks (:mod:`.hooks`), the
+headers of :mod:`.responses`, the request id and log line of :mod:`.logs`. What it
+answers is what the Flask path answers, header for header and in the same order
+(the tests compare the two on a matrix of requests): the same key into the
 render cache (looked up in the current snapshot on every request, so an edit is
 served at once), the same conditional logic (werkzeug's own), the request id echoed,
 the same JSON request log line and the same Prometheus series. It runs inside
@@ -31,37 +34,24 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Request
 
+from ..render import urls
 from ..render.cache import Rendered
-from ..render.feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage
-from . import logs, negotiation, security, views
+from . import hooks, logs, negotiation, responses, security, views
 
 log = logging.getLogger("feedsvc.fastpath")
 
-# The three feed routes of views.py, with slugs limited to characters that need no
-# decoding; anything else is left to Flask's routing.
-_FEED_PATH = re.compile(r"/(?:(topics|providers)/([A-Za-z0-9._~-]{1,200})/)?feed\.(rss|atom|json)")
-_QUERY = re.compile(r"(limit|page)=([0-9]{1,6})(?:&(limit|page)=([0-9]{1,6}))?")
 _SAFE_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
-# Route names as logs.route_name() gives them for the rules in views.py.
-ROUTES = {
-    None: "/feed.<fmt>",
-    "topics": "/topics/<slug>/feed.<fmt>",
-    "providers": "/providers/<domain>/feed.<fmt>",
-}
-_KINDS = {None: "all", "topics": "topic", "providers": "provider"}
 # Preconditions this path leaves to Flask (If-None-Match and If-Modified-Since it handles).
 _UNHANDLED = tuple(
     name
-    for name in views.CONDITIONAL
+    for name in responses.CONDITIONAL
     if name not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 )
 _MAX_MEMO = 4096
@@ -89,8 +79,7 @@ class FastPath:
         self.store = app.extensions["feedsvc.store"]
         self.cache = app.extensions["feedsvc.render_cache"]
         self.metrics = app.extensions["feedsvc.metrics"]
-        self.reloader = app.extensions["feedsvc.reloader"]
-        self.loader = app.extensions.get("feedsvc.loader")
+        self.hooks = hooks.hooks_of(app)  # the list Flask's before_request runs
         # Flask itself checks these against the Host; leave such apps to it.
         self.usable = not app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS")
         self._hosts: dict[tuple, str] = {}
@@ -116,15 +105,15 @@ class FastPath:
         if method != "GET" and method != "HEAD":
             return None
         path = environ.get("PATH_INFO", "")
-        match = _FEED_PATH.fullmatch(path)
-        if match is None or environ.get("SCRIPT_NAME"):
+        matched = urls.match_feed(path)
+        if matched is None or environ.get("SCRIPT_NAME"):
             return None
-        # The before_request hooks that keep the store fresh (idempotent, per process).
-        self.reloader.ensure_running()
-        if self.loader is not None:
-            self.loader.ensure_started()
-        params = self._params(environ.get("QUERY_STRING", ""))
-        if params is None or any(name in environ for name in _UNHANDLED):
+        hooks.run(self.hooks)
+        route, values = matched
+        parsed = route.query.read(environ.get("QUERY_STRING", ""))
+        if parsed.error is not None or parsed.canonical is not None:
+            return None  # Flask's 400 or 301
+        if any(name in environ for name in _UNHANDLED):
             return None
         if environ.get("CONTENT_LENGTH", "0") not in ("", "0"):
             return None
@@ -135,21 +124,17 @@ class FastPath:
         base_url = self._base_url(environ)
         if base_url is None or not self.store.ready:
             return None
-        area, slug, fmt = match.groups()
-        kind = _KINDS[area]
-        group = self.store.snapshot.group(kind, slug or "")
-        if group is None:
-            return None
         config = self.config
-        page = FeedPage(views.site_of(config, base_url), group, fmt, *params)
-        if not page.exists:
-            return None  # Flask's 404
-        key = views.cache_key(group, fmt, page.limit, page.page, page.site)
+        fmt = values["fmt"]
+        site = views.site_of(config, base_url)
+        key = views.feed_key(self.store.snapshot, route, values, parsed.values, site, config, path)
+        if key is None:
+            return None  # Flask's 301, 400 or 404
         rendered = self.cache.peek(key)
         if rendered is None:
             return None
 
-        use_gzip = views._takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        use_gzip = responses.takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         t = self._templates(rendered, use_gzip)
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
@@ -159,54 +144,27 @@ class FastPath:
             status, before, after = 304, t.not_modified, ()
         else:
             status, before, after = 200, t.conditional, ()
-        incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if logs.SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
-        headers = [*before, ("Date", self._now()), *after, ("X-Request-ID", request_id)]
+        request_id = logs.request_id(environ.get("HTTP_X_REQUEST_ID"))
+        headers = [*before, ("Date", self._now()), *after, (logs.REQUEST_ID_HEADER, request_id)]
         headers += security.ALWAYS
 
-        route = ROUTES[area]
-        self.metrics.observe_feed(route, fmt, status, started)
+        self.metrics.observe_feed(route.name, fmt, status, started)
         if config["REQUEST_LOG"] and logs.log.isEnabledFor(logging.INFO):
-            extra = {
+            fields = {
                 "method": method,
                 "path": path,
-                "route": route,
+                "route": route.name,
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "cache": "hit",
                 "bytes": t.length,
-                "request_id": request_id,  # where RequestIdFilter would add it
+                "request_id": request_id,
             }
-            # What log.info does, less its walk up the stack to find the caller.
-            line = sys._getframe().f_lineno
-            record = logs.log.makeRecord(
-                logs.log.name, logging.INFO, __file__, line, "request", (), None, "_answer", extra
-            )
-            logs.log.handle(record)
+            logs.log_request(logging.INFO, fields)
         if status == 304:
             return "304 NOT MODIFIED", headers, []
         body = rendered.gzipped if use_gzip else rendered.body
         return "200 OK", headers, [] if method == "HEAD" else [body]
-
-    @staticmethod
-    def _params(query: str) -> tuple[int, int] | None:
-        """(limit, page) as the views would read them, or None to leave it to Flask."""
-        if not query:
-            return DEFAULT_LIMIT, 1
-        match = _QUERY.fullmatch(query)
-        if match is None:
-            return None
-        first, first_value, second, second_value = match.groups()
-        if first == second:
-            return None  # given twice: Flask's 400
-        values = {first: int(first_value)}
-        if second is not None:
-            values[second] = int(second_value)
-        limit = values.get("limit", DEFAULT_LIMIT)
-        number = values.get("page", 1)
-        if not (1 <= limit <= MAX_LIMIT and 1 <= number <= MAX_PAGE):
-            return None  # Flask's 400
-        return limit, number
 
     def _base_url(self, environ: dict) -> str | None:
         base_url = self.config["BASE_URL"]
@@ -226,18 +184,18 @@ class FastPath:
         return base_url
 
     def _templates(self, rendered: Rendered, use_gzip: bool) -> _Templates:
-        """The header lists around Date for one cached entry, as views.send() orders them.
+        """The header lists around Date for one cached entry, as responses.send() orders them.
 
         Remembered by what they are made of (the tag stands for the bytes), never by
         the entry itself, so the render cache alone decides how long bytes are kept.
         """
-        fixed = views._fixed_headers(self.config)
+        fixed = responses.fixed_headers(self.config)
         memo_key = (rendered.etag, rendered.last_modified, rendered.mimetype, use_gzip, fixed)
         templates = self._headers.get(memo_key)
         if templates is not None:
             return templates
         body = rendered.gzipped if use_gzip else rendered.body
-        validators = views.validator_headers(rendered, use_gzip, self.config)
+        validators = responses.validator_headers(rendered, use_gzip, self.config)
         named = dict(validators)
         etag = ("ETag", named["ETag"])
         entity = (("Content-Type", rendered.mimetype), ("Content-Length", str(len(body))))

@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from ..content.store import Store
 from ..content.threads import PerProcessThread
+from . import hooks
 
 log = logging.getLogger("feedsvc.health")
 
@@ -109,4 +110,4 @@ def init_app(app: Flask) -> None:
     if app.config["BACKGROUND_LOAD"]:
         loader = Loader(app.extensions["feedsvc.store"])
         app.extensions["feedsvc.loader"] = loader
-        app.before_request(loader.ensure_started)
+        hooks.add(app, loader.ensure_started)

@@ -81,35 +81,48 @@ def configure(level: str = "INFO") -> None:
     logging.config.dictConfig(logging_config(level))
 
 
+def request_id(incoming: str | None) -> str:
+    """The caller's request id when it is a sane token, else a fresh one."""
+    return incoming if incoming and SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def log_request(level: int, fields: dict) -> None:
+    """Write the request line (the caller has checked ``log.isEnabledFor(level)``).
+
+    The record is made directly: ``log.log`` would walk the stack to name the
+    caller, which no field of the line shows.
+    """
+    record = log.makeRecord(log.name, level, __file__, 0, "request", (), None, None, fields)
+    log.handle(record)
+
+
 def _start() -> None:
     g.setdefault("started", time.perf_counter())
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.request_id = request_id(request.environ.get("HTTP_X_REQUEST_ID"))
 
 
 def _finish(response: Response) -> Response:
-    request_id = g.get("request_id")
-    if request_id:
-        response.headers[REQUEST_ID_HEADER] = request_id
+    given = g.get("request_id")
+    if given:
+        response.headers[REQUEST_ID_HEADER] = given
     if not current_app.config["REQUEST_LOG"]:
         return response
     quiet = request.endpoint in QUIET_ENDPOINTS and response.status_code < 400
     level = logging.DEBUG if quiet else logging.INFO
     if log.isEnabledFor(level):
         started = g.get("started", time.perf_counter())
-        log.log(
-            level,
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "route": route_name(),
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "cache": g.get("cache_outcome"),
-                "bytes": response.calculate_content_length(),
-            },
-        )
+        fields = {
+            "method": request.method,
+            "path": request.path,
+            "route": route_name(),
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "cache": g.get("cache_outcome"),
+            "bytes": response.calculate_content_length(),
+        }
+        if given:
+            fields["request_id"] = given
+        log_request(level, fields)
     return response
 
 

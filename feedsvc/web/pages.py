@@ -15,34 +15,30 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Hashable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, abort, redirect, request
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..content.index import Snapshot
-from ..render import directory, sitemap
+from ..render import compose, directory, paths, urls
 from ..render.cache import Rendered
 from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Entry
-from ..render.feeds import FeedPage, Site, feed_path, group_path, iso_date
-from . import views
+from ..render.feeds import FeedPage, Site, iso_date
+from . import routing, views
+from .responses import send
 
 bp = Blueprint("pages", __name__)
 
 HOME_ARTICLES = 12
 GROUP_ARTICLES = 20
 FEED_VIEW_ARTICLES = 10
-EMBED_DEFAULT = 5
-EMBED_MAX = 50
+EMBED_DEFAULT = urls.EMBED_QUERY.defaults["limit"]
 HTML = "text/html; charset=utf-8"
 # Served by our own routes rather than Flask's static view, so they get the same
 # caching headers and gzip as everything else.
-ASSETS = {
-    "pages.css": "text/css; charset=utf-8",
-    "pages.js": "text/javascript; charset=utf-8",
-    "embed.js": "text/javascript; charset=utf-8",
-}
+MIMETYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 _templates = Environment(
     loader=PackageLoader("feedsvc.web", "templates"),
@@ -65,8 +61,7 @@ _templates.filters["iso"] = iso_date
 _templates.globals.update(
     FORMAT_NAMES=FORMAT_NAMES,
     FORMAT_TYPES=FORMAT_TYPES,
-    group_path=group_path,
-    feed_path=feed_path,
+    url=urls,  # every link in the templates comes from the URL table
 )
 
 
@@ -76,14 +71,13 @@ def _cached(
     rendered, _ = views.render_cache().get(
         ("pages", *key), lambda: Rendered.make(build(), updated, mimetype)
     )
-    return views.send(rendered)
+    return send(rendered)
 
 
 def _html(template: str, **context) -> bytes:
     return _templates.get_template(template).render(**context).encode("utf-8")
 
 
-@bp.get("/")
 def home() -> Response:
     return _directory(
         "home",
@@ -111,9 +105,9 @@ def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: st
     )
 
 
-@bp.get("/topics/<slug>/", defaults={"kind": "topic"})
-@bp.get("/providers/<slug>/", defaults={"kind": "provider"})
 def group_page(kind: str, slug: str) -> Response:
+    if kind == "topic" and "+" in slug:
+        return composed_page(slug=slug)
     group = views.group_or_404(kind, slug)
     site = views.site()
     entry = Entry(group, site)
@@ -131,12 +125,48 @@ def group_page(kind: str, slug: str) -> Response:
     )
 
 
-@bp.get("/topics/<slug>/embed", defaults={"kind": "topic"})
-@bp.get("/providers/<slug>/embed", defaults={"kind": "provider"})
+def topic_provider_page(slug: str, domain: str) -> Response:
+    return composed_page(slug=slug, domain=domain)
+
+
+def composed_page(**values: str) -> Response:
+    """The page of a union of topics, or of topics within a provider: its newest
+    articles and subscribe snippets, like a topic's page."""
+    snapshot = views.store().snapshot
+    route = urls.TOPIC_PROVIDER_FEED if "domain" in values else urls.TOPIC_FEED
+    try:
+        target = views.feed_target(snapshot, route, {**values, "fmt": "rss"}, {})
+    except views.BadFeed as bad:
+        abort(bad.status, str(bad))
+    home = target.feed.home_path if target.feed else urls.group_path(target.group)
+    if request.path != home:
+        return redirect(request.script_root + home, 301)
+    feed = target.feed
+    assert feed is not None
+    site = views.site()
+    version = max(group.version for group in target.bases)
+
+    def build() -> bytes:
+        # Every match, for the count; cached until a group it draws from changes.
+        need = len(snapshot.articles)
+        group = compose.compose(snapshot, feed, need, site.title, site.base_url, date.min)
+        assert group is not None
+        return _html(
+            "group.html",
+            site=site,
+            entry=Entry(group, site),
+            articles=group.articles[:GROUP_ARTICLES],
+            embed_limit=EMBED_DEFAULT,
+        )
+
+    updated = max(group.updated for group in target.bases)
+    return _cached(("composed", feed.key, version, site), build, updated, HTML)
+
+
 def embed_page(kind: str, slug: str) -> Response:
     """The feed's newest headlines for an iframe: no script, links open a new tab."""
     group = views.group_or_404(kind, slug)
-    limit = views.int_param(request.args, "limit", EMBED_DEFAULT, 1, EMBED_MAX)
+    limit = routing.query()["limit"]
     site = views.site()
     return _cached(
         ("embed", kind, group.slug, group.version, limit, site),
@@ -152,7 +182,7 @@ def feed_in_browser(page: FeedPage) -> Response:
     """The page a person sees on opening a feed URL in a browser (see :mod:`negotiation`)."""
     group = page.group
     return _cached(
-        ("feed", *views.cache_key(group, page.fmt, page.limit, page.page, page.site)),
+        ("feed", *views.cache_key(page)),
         lambda: _html(
             "feed.html",
             site=page.site,
@@ -165,34 +195,46 @@ def feed_in_browser(page: FeedPage) -> Response:
     )
 
 
-@bp.get("/catalog.json")
 def catalog() -> Response:
     return _directory("catalog", directory.catalog_json, "application/json; charset=utf-8")
 
 
-@bp.get("/feeds.opml")
 def opml() -> Response:
     return _directory("opml", directory.opml, "text/x-opml; charset=utf-8")
 
 
-@bp.get("/<any(" + ", ".join(f'"{name}"' for name in ASSETS) + "):name>")
 def asset(name: str) -> Response:
     path = resources.files("feedsvc.web").joinpath("static", name)
     # Assets change only with a release: the file's date, and a tag from its bytes.
     updated = datetime.fromtimestamp(int(os.stat(str(path)).st_mtime), UTC)
-    return _cached(("asset", name, updated), path.read_bytes, updated, ASSETS[name])
+    mimetype = MIMETYPES[os.path.splitext(name)[1]]
+    return _cached(("asset", name, updated), path.read_bytes, updated, mimetype)
+
+
+for _route, _view in (
+    (urls.HOME, home),
+    (urls.TOPIC_PAGE, group_page),
+    (urls.PROVIDER_PAGE, group_page),
+    (urls.TOPIC_EMBED, embed_page),
+    (urls.PROVIDER_EMBED, embed_page),
+    (urls.TOPIC_PROVIDER_PAGE, topic_provider_page),
+    (urls.CATALOG, catalog),
+    (urls.OPML, opml),
+    (urls.ASSET, asset),
+):
+    routing.add(bp, _route, _view)
 
 
 def page_paths(snapshot: Snapshot) -> Iterator[str]:
-    yield "/"
-    yield "/catalog.json"
-    yield "/feeds.opml"
-    yield from (f"/{name}" for name in ASSETS)
+    yield urls.HOME.path()
+    yield urls.CATALOG.path()
+    yield urls.OPML.path()
+    yield from (urls.ASSET.path(name=name) for name in urls.ASSETS)
     for group in (*snapshot.topics.values(), *snapshot.providers.values()):
-        yield group_path(group)
-        yield f"{group_path(group)}embed"
+        yield urls.group_path(group)
+        yield urls.embed_path(group)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    sitemap.register(app, page_paths)
+    paths.register(app, page_paths)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from ..render import urls
+
 CSP = (
     "default-src 'none'; img-src https: http: data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'"
@@ -23,8 +25,11 @@ ALWAYS = (
 )
 
 
-def is_embed(path: str) -> bool:
-    return path.rstrip("/").endswith("/embed")
+def is_framed() -> bool:
+    """Whether the current request's route is a page made to be framed (the URL table says)."""
+    rule = request.url_rule
+    route = urls.route_of(None if rule is None else rule.rule)
+    return route is not None and route.framed
 
 
 def add_headers(response: Response) -> Response:
@@ -32,7 +37,7 @@ def add_headers(response: Response) -> Response:
     for name, value in ALWAYS:
         headers.setdefault(name, value)
     if response.mimetype == "text/html":
-        if is_embed(request.path):
+        if is_framed():
             headers["Content-Security-Policy"] = CSP
             headers.pop("X-Frame-Options", None)
         else:

@@ -2,30 +2,28 @@
 
 The format is part of the URL and checked by routing, so an unknown one is a 404
 before any view code runs. Caching and CORS headers are set in one place,
-:func:`feed_response`, and only on success.
+:func:`feedsvc.web.responses.send`, and only on success.
 """
 
 from __future__ import annotations
 
-import functools
-import re
+import time
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 
-from flask import Blueprint, Response, abort, current_app, g, request
-from werkzeug.datastructures import MultiDict, ResponseCacheControl
-from werkzeug.http import http_date, parse_accept_header, quote_etag
+from flask import Blueprint, Response, abort, current_app, g, redirect, request
 
-from ..content.index import Group
+from ..content.index import Group, Snapshot
+from ..content.select import DIGEST_DAYS, Spec
 from ..content.store import Store
-from ..render import feeds
+from ..render import compose, feeds, urls
 from ..render.cache import RenderCache, Rendered
-from ..render.feeds import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, FeedPage, Site
-from . import negotiation, pages
+from ..render.feeds import FeedPage, Site
+from . import negotiation, pages, routing
+from .responses import send
 
 bp = Blueprint("feeds", __name__)
-
-FMT = "<any(rss, atom, json):fmt>"
-_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 def site() -> Site:
@@ -37,9 +35,14 @@ def site_of(config, base_url: str) -> Site:
     return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url)
 
 
-def cache_key(group: Group, fmt: str, limit: int, number: int, site: Site) -> tuple:
-    """What a rendered feed's bytes depend on (fastpath.py looks entries up by it too)."""
-    return (group.kind, group.slug, group.version, fmt, limit, number, site)
+def cache_key(page: FeedPage) -> tuple:
+    """What a rendered feed's bytes depend on (the fast path looks entries up by it too)."""
+    group = page.group
+    return (group.kind, group.slug, group.version, page.fmt, page.limit, page.page, page.site)
+
+
+def feed_page(group: Group, fmt: str, site: Site, query: Mapping[str, Any]) -> FeedPage:
+    return FeedPage(site, group, fmt, query["limit"], query["page"])
 
 
 def store() -> Store:
@@ -50,33 +53,6 @@ def render_cache() -> RenderCache:
     return current_app.extensions["feedsvc.render_cache"]
 
 
-def int_param(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
-    """A whole number from the query string in [low, high], or a 400 that says why."""
-    values = args.getlist(name)
-    if not values:
-        return default
-    if len(values) > 1:
-        abort(400, f"'{name}' may be given only once")
-    if not _NUMBER.fullmatch(values[0]) or not low <= int(values[0]) <= high:
-        abort(400, f"'{name}' must be a whole number from {low} to {high}")
-    return int(values[0])
-
-
-@bp.get(f"/feed.{FMT}")
-def everything(fmt: str) -> Response:
-    return feed_response(store().snapshot.everything, fmt)
-
-
-@bp.get(f"/topics/<slug>/feed.{FMT}")
-def topic(slug: str, fmt: str) -> Response:
-    return feed_response(group_or_404("topic", slug), fmt)
-
-
-@bp.get(f"/providers/<domain>/feed.{FMT}")
-def provider(domain: str, fmt: str) -> Response:
-    return feed_response(group_or_404("provider", domain), fmt)
-
-
 def group_or_404(kind: str, slug: str) -> Group:
     group = store().snapshot.group(kind, slug)
     if group is None:
@@ -84,16 +60,183 @@ def group_or_404(kind: str, slug: str) -> Group:
     return group
 
 
+class Target(NamedTuple):
+    """What a feed URL names: a plain group, or a composed feed and the groups it uses."""
+
+    group: Group | None
+    feed: compose.Feed | None
+    bases: tuple[Group, ...]
+
+
+class BadFeed(Exception):
+    """A feed URL that names nothing: ``status`` 404 or 400, and why."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+def feed_target(
+    snapshot: Snapshot, route: urls.Route, values: Mapping[str, str], query: Mapping[str, Any]
+) -> Target:
+    """The feed a route's path values and query name (raises :class:`BadFeed`).
+
+    One topic, one provider or everything with no filter is the plain group, as
+    before; anything else is a composed feed in canonical form (topics resolved to
+    their slugs, sorted, each once), whose path may differ from the one requested.
+    """
+    terms = values["slug"].split("+") if values.get("slug") else []
+    if len(terms) > urls.MAX_TERMS:
+        raise BadFeed(400, f"A feed may combine at most {urls.MAX_TERMS} topics.")
+    topics = []
+    for term in terms:
+        topic = snapshot.group("topic", term)
+        if topic is None:
+            raise BadFeed(404, "No such topic.")
+        topics.append(topic)
+    provider = None
+    if "domain" in values:
+        provider = snapshot.group("provider", values["domain"])
+        if provider is None:
+            raise BadFeed(404, "No such provider.")
+    digest = route in urls.DIGESTS
+    filtered = any(query.get(name) != default for name, default in _FILTER_DEFAULTS)
+    if not digest and not filtered and len(terms) <= 1 and not (terms and provider):
+        group = topics[0] if topics else provider or snapshot.everything
+        return Target(group, None, (group,))
+    spec = Spec(
+        topics=tuple(sorted({topic.slug for topic in topics})),
+        provider=provider.slug if provider is not None else None,
+        min_quality=query.get("min_quality"),
+        min_heat=query.get("min_heat"),
+        words=query.get("q", ()),
+        exclude=query.get("exclude", ()),
+    )
+    bases = compose.bases(snapshot, spec)
+    assert bases is not None  # every group was found above
+    return Target(None, compose.Feed(spec, digest), bases)
+
+
+_FILTER_DEFAULTS = tuple((param.name, param.default) for param in urls.FILTERS)
+
+
+def today(config: Mapping) -> date:
+    """The current UTC date, from the app's clock (``CLOCK`` in tests)."""
+    return datetime.fromtimestamp(config.get("CLOCK", time.time)(), UTC).date()
+
+
+def composed_page(target: Target, fmt: str, site: Site, query: Mapping[str, Any], day: date):
+    """The key of one page of a composed feed, and how to make the page (selects articles)."""
+    feed = target.feed
+    assert feed is not None
+    if feed.digest:
+        limit, number = DIGEST_DAYS, 1
+    else:
+        limit, number = query["limit"], query["page"]
+    version = max(group.version for group in target.bases)
+    key = ("composed", compose.slug_of(feed, day), version, fmt, limit, number, site)
+
+    def make() -> FeedPage:
+        group = compose.compose(
+            store().snapshot, feed, limit * number + 1, site.title, site.base_url, day
+        )
+        assert group is not None
+        return FeedPage(site, group, fmt, limit, number)
+
+    return key, make
+
+
+def feed_key(
+    snapshot: Snapshot,
+    route: urls.Route,
+    values: Mapping[str, str],
+    query: Mapping[str, Any],
+    site: Site,
+    config: Mapping,
+    path: str,
+) -> tuple | None:
+    """The render-cache key of the feed at ``path``, if it can be answered from the
+    cache as it is (the fast path's question); None leaves it to Flask."""
+    try:
+        target = feed_target(snapshot, route, values, query)
+    except BadFeed:
+        return None
+    fmt = values["fmt"]
+    if target.group is not None:
+        page = feed_page(target.group, fmt, site, query)
+        return cache_key(page) if page.exists else None
+    assert target.feed is not None
+    if target.feed.path(fmt) != path:
+        return None  # Flask's 301
+    # A cached composed page existed when it was rendered, and its key names the
+    # versions of every group it was made from.
+    return composed_page(target, fmt, site, query, today(config))[0]
+
+
+def _feed_view(route: urls.Route):
+    def view(fmt: str, **values: str) -> Response:
+        query = routing.query()
+        try:
+            target = feed_target(store().snapshot, route, values, query)
+        except BadFeed as bad:
+            abort(bad.status, str(bad))
+        if target.group is not None:
+            return feed_response(target.group, fmt)
+        return composed_response(target, route, fmt, query)
+
+    view.__name__ = route.endpoint.partition(".")[2]
+    return view
+
+
+def composed_response(
+    target: Target, route: urls.Route, fmt: str, query: Mapping[str, Any]
+) -> Response:
+    feed = target.feed
+    assert feed is not None
+    canonical = feed.path(fmt)
+    if request.path != canonical:
+        spelled = route.query.spell(query)
+        response = redirect(
+            request.script_root + canonical + (f"?{spelled}" if spelled else ""), 301
+        )
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+    key, make = composed_page(target, fmt, site(), query, today(current_app.config))
+    if negotiation.wants_page(request.environ):
+        return pages.feed_in_browser(_existing(make()))
+    cache = render_cache()
+    rendered = cache.peek(key)
+    hit = rendered is not None
+    if rendered is None:
+        charge_uncached()
+        rendered, hit = cache.get(key, lambda: _render(_existing(make())))
+    g.cache_outcome = "hit" if hit else "miss"
+    return send(rendered)
+
+
+def charge_uncached() -> None:
+    """Count one forced uncached composed render against the requesting client.
+
+    Each distinct filter value is a new render, so a client cycling through them
+    forces work the cache cannot absorb. This is where the per-client budget of
+    uncached renders is charged (a 429 with Retry-After past it), once the
+    per-client budget module is in the tree; until then every render is allowed.
+    """
+
+
+def _existing(page: FeedPage) -> FeedPage:
+    if not page.exists:
+        abort(404, "No such page of this feed.")
+    return page
+
+
 def feed_response(group: Group, fmt: str) -> Response:
-    limit = int_param(request.args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    number = int_param(request.args, "page", 1, 1, MAX_PAGE)
-    page = FeedPage(site(), group, fmt, limit, number)
+    page = feed_page(group, fmt, site(), routing.query())
     if not page.exists:
         abort(404, "No such page of this feed.")
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(page)
-    key = cache_key(group, fmt, limit, number, page.site)
-    rendered, hit = render_cache().get(key, lambda: _render(page))
+    rendered, hit = render_cache().get(cache_key(page), lambda: _render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     return send(rendered)  # its Vary already names what negotiation looks at
 
@@ -103,77 +246,8 @@ def _render(page: FeedPage) -> Rendered:
     return Rendered.make(fmt.render(page), page.group.updated, fmt.mimetype)
 
 
-def send(rendered: Rendered) -> Response:
-    """The cached bytes, gzipped if the client takes it, with validators and caching headers."""
-    environ = request.environ
-    use_gzip = _takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-    body = rendered.gzipped if use_gzip else rendered.body
-    headers = list(validator_headers(rendered, use_gzip, current_app.config))
-    if not any(name in environ for name in CONDITIONAL):
-        # Nothing to compare: make_conditional would only add the Date header.
-        headers.append(("Date", http_date()))
-        return Response(body, headers=headers, content_type=rendered.mimetype)
-    response = Response(body, headers=headers, content_type=rendered.mimetype)
-    return response.make_conditional(request)
-
-
-def validator_headers(rendered: Rendered, use_gzip: bool, config: Mapping) -> tuple:
-    """The headers of a cached feed before Date, in order (fastpath.py uses them too).
-
-    Strings made once: werkzeug's cache_control and last_modified setters re-parse and
-    re-serialise the header on every assignment, which was half the cost of answering
-    from the cache.
-    """
-    encoding = (("Content-Encoding", "gzip"),) if use_gzip else ()
-    # The two encodings are different representations, so each gets its own strong tag.
-    etag = ("ETag", quote_etag(rendered.etag + ("-gz" if use_gzip else "")))
-    last_modified = ("Last-Modified", _http_date(rendered.last_modified))
-    return (*encoding, etag, last_modified, *_fixed_headers(config))
-
-
-# The request headers make_conditional acts on (RFC 9110 preconditions and ranges).
-CONDITIONAL = (
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_MATCH",
-    "HTTP_IF_UNMODIFIED_SINCE",
-    "HTTP_RANGE",
-    "HTTP_IF_RANGE",
-)
-
-
-def _fixed_headers(config) -> tuple[tuple[str, str], ...]:
-    """The headers every feed response carries, from the settings (made once per app)."""
-    key = (config["MAX_AGE"], config["STALE_WHILE_REVALIDATE"], config["STALE_IF_ERROR"])
-    cached = _FIXED.get(key)
-    if cached is None:
-        control = ResponseCacheControl()
-        control.public = True
-        control.max_age = key[0]
-        control.stale_while_revalidate = key[1]
-        control.stale_if_error = key[2]
-        cached = _FIXED[key] = (
-            # Feed URLs answer a page or the feed by these headers (negotiation.py).
-            ("Vary", ", ".join(("Accept-Encoding", *negotiation.VARY))),
-            ("Cache-Control", control.to_header()),
-            ("Access-Control-Allow-Origin", "*"),
-            ("Access-Control-Expose-Headers", "ETag, Last-Modified"),
-        )
-    return cached
-
-
-_FIXED: dict[tuple, tuple[tuple[str, str], ...]] = {}
-
-
-@functools.lru_cache(maxsize=256)
-def _takes_gzip(accept_encoding: str) -> bool:
-    # Clients send a handful of distinct Accept-Encoding values; parse each once.
-    return parse_accept_header(accept_encoding)["gzip"] > 0
-
-
-@functools.lru_cache(maxsize=4096)
-def _http_date(value) -> str:
-    return http_date(value)
+for _route in urls.FEED_ROUTES.values():
+    routing.add(bp, _route, _feed_view(_route))
 
 
 @bp.after_request

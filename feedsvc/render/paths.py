@@ -1,7 +1,7 @@
-"""Every public URL path the service answers, for static export and link checks.
+"""Every public URL path the service answers, for the static export and link checks.
 
-The feeds register themselves here; other parts of the app (HTML pages, OPML, the
-embed script) add their paths with :func:`register`, so ``feedsvc build`` exports
+The feeds' paths come from the URL table; other parts of the app (HTML pages, OPML,
+the embed script) add theirs with :func:`register`, so ``feedsvc build`` exports
 whatever the server serves without knowing each part.
 """
 
@@ -12,16 +12,13 @@ from collections.abc import Callable, Iterable, Iterator
 from flask import Flask
 
 from ..content.index import Snapshot
-from .feeds import FORMATS, feed_path
+from . import urls
 
 PathSource = Callable[[Snapshot], Iterable[str]]
 
 
 def feed_paths(snapshot: Snapshot) -> Iterator[str]:
-    groups = snapshot.groups
-    for group in groups:
-        for fmt in FORMATS:
-            yield feed_path(group, fmt)
+    return urls.feed_paths(snapshot.groups)
 
 
 def register(app: Flask, source: PathSource) -> None:
