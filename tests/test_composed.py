@@ -363,3 +363,84 @@ def test_thresholds_and_search_match_a_brute_force_filter(
         and wanted_words <= article_words(a)
     ]
     assert got == expected[:50]
+
+
+# --- The form on topic and provider pages --------------------------------------------
+
+
+def submit(client, page: str, **fields: str):
+    """Fill in the page's feed form and send it as a browser does (GET, no script)."""
+    doc = lxml.html.document_fromstring(client.get(page).data)
+    (form,) = doc.xpath("//form[@class='builder']")
+    assert form.method == "GET" and not doc.xpath("//form//@onsubmit")
+    for name, value in fields.items():
+        form.fields[name] = value
+
+    def open_http(method, url, values):
+        response = client.get(url, query_string=values, follow_redirects=True)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response
+
+    return lxml.html.submit_form(form, open_http=open_http)
+
+
+@pytest.mark.parametrize(
+    ("page", "fields", "title", "path", "ids"),
+    [
+        (
+            "/topics/ai/",
+            {"provider": "techcrunch.com"},
+            "AI from TechCrunch",
+            "/topics/ai/providers/techcrunch.com/feed",
+            [url(1)],
+        ),
+        (
+            "/topics/ai/",
+            {"topic": "robotics", "min_quality": "100"},
+            "AI or Robotics, quality ≥ 100",
+            "/topics/ai+robotics/feed?min_quality=100",
+            [url(3), url(1)],
+        ),
+        (
+            "/providers/verge.com/",
+            {"topic": "ai", "q": "Café"},
+            "AI from The Verge matching “cafe”",
+            "/topics/ai/providers/verge.com/feed?q=cafe",
+            [url(3)],
+        ),
+        (
+            "/topics/ai/",
+            {"digest": "1"},
+            "Daily digest: AI",
+            "/topics/ai/digest",
+            [digest_id("/topics/ai/", d) for d in ("03", "02", "01")],
+        ),
+    ],
+)
+def test_the_page_form_composes_the_feed_and_its_snippets(client, page, fields, title, path, ids):
+    response = submit(client, page, **fields)
+    doc = lxml.html.document_fromstring(response.data)
+    (section,) = doc.xpath("//section[@class='built']")
+    assert section.findtext(".//h2") == f"feedsvc: {title}"
+    subscribe = section.xpath(".//ul[@class='subscribe']//input/@value")
+    assert subscribe == [f"http://localhost{with_format(path, fmt)}" for fmt in FORMATS]
+    for fmt, address in zip(FORMATS, subscribe, strict=True):
+        feed = client.get(address.removeprefix("http://localhost"))
+        assert entry_ids(fmt, check_feed(fmt, feed.data)) == ids
+    script = lxml.html.fragment_fromstring(section.xpath(".//pre/code")[0].text_content())
+    assert script.get("data-feed") == with_format(path, "json")
+    # The form shows what was asked (in canonical form), ready to change.
+    (form,) = doc.xpath("//form[@class='builder']")
+    for name, value in fields.items():
+        assert words(form.fields[name]) == words(value)
+
+
+def test_the_form_offers_the_pages_own_topics_and_providers(client):
+    doc = lxml.html.document_fromstring(client.get("/providers/verge.com/").data)
+    (form,) = doc.xpath("//form[@class='builder']")
+    assert set(form.inputs["topic"].value_options) == {"", "ai", "robotics", "privacy"}
+    assert "provider" not in form.inputs
+    doc = lxml.html.document_fromstring(client.get("/topics/ai/").data)
+    (form,) = doc.xpath("//form[@class='builder']")
+    assert set(form.inputs["provider"].value_options) == {"", "techcrunch.com", "verge.com"}
+    assert set(form.inputs["topic"].value_options) == {"", "robotics"}

@@ -108,7 +108,9 @@ class Threshold(Param):
     high: int
     default: None = None
 
-    def parse(self, raw: str) -> int:
+    def parse(self, raw: str) -> int | None:
+        if not raw:
+            return None  # a form's empty field: not given
         return Whole(self.name, 0, self.low, self.high).parse(raw)
 
 
@@ -158,6 +160,41 @@ class Domains(Param):
 
     def spell(self, value: tuple[str, ...]) -> str:
         return ",".join(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Param):
+    """One topic slug or provider domain (lower case); none by default."""
+
+    name: str
+    default: None = None
+
+    def parse(self, raw: str) -> str | None:
+        raw = raw.strip().lower()
+        if not raw:
+            return None
+        if not _NAME.fullmatch(raw):
+            raise ValueError(f"'{self.name}' takes one topic or provider name, as in its URL")
+        return raw
+
+
+_NAME = re.compile(r"[a-z0-9._~-]{1,200}")
+
+
+@dataclass(frozen=True, slots=True)
+class Flag(Param):
+    """On when given as 1 (a checked box), off by default."""
+
+    name: str
+    default: bool = False
+
+    def parse(self, raw: str) -> bool:
+        if raw not in ("", "1"):
+            raise ValueError(f"'{self.name}' is 1 or left out")
+        return raw == "1"
+
+    def spell(self, value: bool) -> str:
+        return "1"
 
 
 class Parsed(NamedTuple):
@@ -239,6 +276,9 @@ FEED_QUERY = Query((*FILTERS, Whole("limit", 50, 1, 500), Whole("page", 1, 1, 10
 # A digest is one item per day for 30 days: there is nothing to page through.
 DIGEST_QUERY = Query(FILTERS)
 FILTER_NAMES = tuple(param.name for param in FILTERS)
+# A topic's or provider's page composes a feed from its form: another topic (a union
+# on a topic's page, the topic on a provider's), a provider, digest or not, filters.
+BUILD_QUERY = Query((Name("topic"), Name("provider"), Flag("digest"), *FILTERS))
 EMBED_QUERY = Query((Whole("limit", 5, 1, 50),))
 
 
@@ -317,6 +357,7 @@ HOME = Route("pages.home", "/", group_kind="all")
 TOPIC_PAGE = Route(
     "pages.group_page",
     "/topics/{slug}/",
+    BUILD_QUERY,
     defaults={"kind": "topic"},
     group_kind="topic",
     group_slot="slug",
@@ -324,6 +365,7 @@ TOPIC_PAGE = Route(
 PROVIDER_PAGE = Route(
     "pages.group_page",
     "/providers/{slug}/",
+    BUILD_QUERY,
     defaults={"kind": "provider"},
     group_kind="provider",
     group_slot="slug",
@@ -351,7 +393,9 @@ PROVIDER_EMBED = Route(
 TOPIC_PROVIDER_FEED = Route(
     "feeds.topic_provider", "/topics/{slug}/providers/{domain}/feed.{fmt}", FEED_QUERY
 )
-TOPIC_PROVIDER_PAGE = Route("pages.topic_provider_page", "/topics/{slug}/providers/{domain}/")
+TOPIC_PROVIDER_PAGE = Route(
+    "pages.topic_provider_page", "/topics/{slug}/providers/{domain}/", BUILD_QUERY
+)
 EVERYTHING_DIGEST = Route("feeds.everything_digest", "/digest.{fmt}", DIGEST_QUERY)
 TOPIC_DIGEST = Route("feeds.topic_digest", "/topics/{slug}/digest.{fmt}", DIGEST_QUERY)
 PROVIDER_DIGEST = Route("feeds.provider_digest", "/providers/{domain}/digest.{fmt}", DIGEST_QUERY)
