@@ -444,3 +444,18 @@ def test_the_form_offers_the_pages_own_topics_and_providers(client):
     (form,) = doc.xpath("//form[@class='builder']")
     assert set(form.inputs["provider"].value_options) == {"", "techcrunch.com", "verge.com"}
     assert set(form.inputs["topic"].value_options) == {"", "robotics"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_digest_ids_are_not_permalinks_and_items_link_to_a_page_that_exists(client, fmt):
+    body = client.get(f"/topics/ai/digest.{fmt}").data
+    parsed = check_feed(fmt, body)
+    if fmt == "json":
+        links = [item["url"] for item in parsed["items"]]
+    else:
+        links = [entry.link for entry in parsed.entries]
+    assert set(links) == {"http://localhost/topics/ai/"}
+    assert client.get("/topics/ai/").status_code == 200
+    if fmt == "rss":
+        guids = xml(body).findall(".//item/guid")
+        assert guids and all(guid.get("isPermaLink") == "false" for guid in guids)

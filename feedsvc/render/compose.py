@@ -106,6 +106,7 @@ class DigestItem(Article):
 
     entries: tuple[Article, ...] = ()
     day: date | None = None
+    link: str = ""  # the feed's HTML page: the id names the day but is no page itself
 
 
 def bases(snapshot: Snapshot, spec: Spec) -> tuple[Group, ...] | None:
@@ -220,6 +221,7 @@ def _digest_item(home: str, name: str, day: date, entries: list[Article]) -> Dig
         images=(lead,) if lead else (),
         entries=tuple(entries),
         day=day,
+        link=home,
     )
     with _memo_lock:
         if len(_memo) >= _MEMO_SIZE:

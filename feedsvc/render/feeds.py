@@ -151,6 +151,11 @@ def item_html(article: Article) -> str:
     return "\n".join(lines)
 
 
+def _link(article: Article) -> str:
+    """Where an item links: the article, or for a digest day the feed's own page."""
+    return article.link if isinstance(article, DigestItem) else article.url
+
+
 def _author(page: FeedPage, article: Article) -> tuple[str, str]:
     """The provider, or the site itself when the article names none."""
     if article.provider is not None:
@@ -297,7 +302,7 @@ def _media(fe: FeedEntry, article: Article) -> None:
 def _rss_item(article: Article, creator: str) -> _BuiltEntry:
     fe = _entry(_MEDIA, _DC, _FEEDSVC)
     fe.title(article.title)
-    links = [{"href": article.url}]
+    links = [{"href": _link(article)}]
     if article.images:
         # RSS allows one enclosure per item, so the rest go to media:content. Image
         # sizes in bytes are unknown; the RSS Board's profile says to write 0.
@@ -306,7 +311,8 @@ def _rss_item(article: Article, creator: str) -> _BuiltEntry:
             {"href": first.url, "rel": "enclosure", "type": first.mime_type, "length": "0"}
         )
     fe.link(links)  # the alternate is the item's <link>, the enclosure its <enclosure>
-    fe.guid(article.url, permalink=True)
+    # A digest's id names its day but is no page of its own: not a permalink.
+    fe.guid(article.url, permalink=not isinstance(article, DigestItem))
     fe.pubDate(article.published)
     # RSS descriptions are HTML, so plain text is escaped once more: an excerpt
     # mentioning <script> shows those characters instead of being sanitised away.
@@ -364,7 +370,7 @@ def _atom_item(article: Article, author: tuple[str, str]) -> _BuiltEntry:
     if article.topics:
         fe.category([{"term": topic, "label": topic} for topic in article.topics])
     # feedgen writes entry links without rel/type/title; the extension writes them.
-    links = [{"rel": "alternate", "type": "text/html", "href": article.url}]
+    links = [{"rel": "alternate", "type": "text/html", "href": _link(article)}]
     links += [
         {"rel": "enclosure", "type": image.mime_type, "href": image.url}
         | ({"title": image.title} if image.title else {})
@@ -426,7 +432,7 @@ def _json_item(article: Article, author: tuple[str, str]) -> dict:
         author["avatar"] = article.provider.logo.url
     item: dict = {
         "id": article.url,
-        "url": article.url,
+        "url": _link(article),
         "title": article.title,
         "content_html": _html(article),
     }
