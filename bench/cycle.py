@@ -1,0 +1,140 @@
+"""What CPU share one client gets by cycling ``q=`` values, beside readers of cached feeds.
+
+One app in this process (fast path on, as served) answers, from threads for a fixed
+time each round:
+
+- ``readers``: ``--readers`` threads polling cached feeds (the main feed and the
+  largest topics, every format), as feed readers do;
+- ``cycler``: one thread asking ``/feed.rss?q=A+B`` for ever-new pairs of words
+  that occur in the store, so that every request misses the render cache and
+  forces a search and a 50-item render.
+
+Each round runs the readers alone, then readers and cycler together. Printed:
+each side's requests per second and CPU seconds (``time.thread_time`` of its
+threads), the cycler's share of the CPU spent on requests, and the readers'
+throughput with the cycler beside it as a ratio of their throughput alone. One
+process holds the GIL, so this is the share of one serving worker a cycling
+client takes; a per-client budget of uncached renders is what would bound it.
+
+    python bench/cycle.py bench/stores/10k --seconds 5 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from feedsvc import create_app
+from feedsvc.content.words import article_words
+
+
+def request(app, path: str, query: str = "") -> int:
+    environ = EnvironBuilder(path=path, query_string=query).get_environ()
+    body, status, _ = run_wsgi_app(app, environ, buffered=True)
+    b"".join(body)
+    return int(status.split()[0])
+
+
+def run(
+    worker: Callable[[], None], threads: int, stop: threading.Event
+) -> tuple[list[int], list[float]]:
+    """Run ``worker`` in ``threads`` threads until ``stop``: (requests, CPU seconds) per thread."""
+    counts = [0] * threads
+    cpus = [0.0] * threads
+
+    def loop(n: int) -> None:
+        started = time.thread_time()
+        while not stop.is_set():
+            worker()
+            counts[n] += 1
+        cpus[n] = time.thread_time() - started
+
+    pool = [threading.Thread(target=loop, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    return counts, cpus, pool  # type: ignore[return-value]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folder")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--readers", type=int, default=2)
+    args = parser.parse_args()
+    app = create_app(
+        {"CONTENT_DIR": args.folder, "RELOAD_INTERVAL": 0, "WATCH": False, "REQUEST_LOG": False}
+    )
+    snapshot = app.extensions["feedsvc.store"].snapshot
+    newest = snapshot.articles[0].published + timedelta(days=1)
+    app.config["CLOCK"] = lambda: newest.timestamp()
+    topics = sorted(snapshot.topics.values(), key=lambda g: -len(g.articles))[:5]
+    polled = [f"/feed.{fmt}" for fmt in ("rss", "atom", "json")]
+    polled += [f"/topics/{t.slug}/feed.{fmt}" for t in topics for fmt in ("rss", "atom", "json")]
+    for path in polled:
+        assert request(app, path) == 200  # cached from now on
+    vocabulary = sorted({w for a in snapshot.articles[:2000] for w in article_words(a)})
+    pairs: Iterator[tuple[str, str]] = itertools.combinations(vocabulary, 2)
+    cycle = itertools.cycle(polled)
+    lock = threading.Lock()
+
+    def read() -> None:
+        with lock:
+            path = next(cycle)
+        request(app, path)
+
+    def search() -> None:
+        first, second = next(pairs)  # ever new, so never in the render cache
+        request(app, "/feed.rss", f"q={first}+{second}")
+
+    request(app, "/feed.rss", "q=warm+up")  # builds the word index once
+    rows = []
+    print(
+        f"{datetime.now(UTC):%H:%M} UTC, {len(snapshot.articles)} articles, "
+        f"{args.readers} reader threads, {args.seconds:.0f} s per run"
+    )
+    for _ in range(args.rounds):
+        stop = threading.Event()
+        counts, _cpus, pool = run(read, args.readers, stop)
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in pool:
+            thread.join()
+        alone = sum(counts) / args.seconds
+
+        stop = threading.Event()
+        reader_counts, reader_cpus, readers = run(read, args.readers, stop)
+        cycler_counts, cycler_cpus, cycler = run(search, 1, stop)
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in (*readers, *cycler):
+            thread.join()
+        reader_cpu, cycler_cpu = sum(reader_cpus), sum(cycler_cpus)
+        rows.append(
+            {
+                "readers alone req/s": alone,
+                "readers req/s": sum(reader_counts) / args.seconds,
+                "cycler req/s": sum(cycler_counts) / args.seconds,
+                "readers cpu s": reader_cpu,
+                "cycler cpu s": cycler_cpu,
+                "cycler share": cycler_cpu / (cycler_cpu + reader_cpu),
+                "readers vs alone": sum(reader_counts) / args.seconds / alone,
+                "cycler ms/request": cycler_cpu * 1000 / max(sum(cycler_counts), 1),
+            }
+        )
+    for name in rows[0]:
+        values = [row[name] for row in rows]
+        print(
+            f"{name:>20} {statistics.median(values):10.2f}   ({', '.join(f'{v:.2f}' for v in values)})"
+        )
+
+
+if __name__ == "__main__":
+    main()
