@@ -21,9 +21,11 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
-from feedsvc.content.select import Spec, index_of
+from feedsvc.content.index import build_snapshot
+from feedsvc.content.select import Spec, carry_words, index_of
 from feedsvc.content.store import Store
 from feedsvc.render import compose, feeds
 from feedsvc.render.feeds import FeedPage, Site
@@ -60,6 +62,20 @@ def main() -> None:
     for name, build in builds.items():
         wall, cpu = timed(build)
         print(f"  {name:40} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms cpu")
+    # The next snapshot after one edit in place and one new article: its first search
+    # updates the word index above instead of building its own.
+    edited = list(snapshot.articles)
+    edited[500] = replace(edited[500], title=edited[500].title + " lapse update")
+    fresh = replace(
+        edited[0], url=edited[0].url + "-new", published=edited[0].published + timedelta(minutes=1)
+    )
+    following = build_snapshot([fresh, *edited], [], previous=snapshot, generation=2)
+    carry_words(snapshot, following)
+    wall, cpu = timed(lambda: index_of(following).postings("data"))
+    assert not index_of(following).word_index_rebuilt
+    print(
+        f"  {'word index, next snapshot (1 edit, 1 new)':40} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms cpu"
+    )
 
     need = args.limit + 1
     feeds_ = {
