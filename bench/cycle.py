@@ -94,7 +94,7 @@ def main() -> None:
         first, second = next(pairs)  # ever new, so never in the render cache
         request(app, "/feed.rss", f"q={first}+{second}")
 
-    request(app, "/feed.rss", "q=warm+up")  # builds the word index once
+    assert request(app, "/feed.rss", "q=up+warm") == 200  # builds the word index once
     rows = []
     print(
         f"{datetime.now(UTC):%H:%M} UTC, {len(snapshot.articles)} articles, "
