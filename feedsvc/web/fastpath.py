@@ -14,7 +14,11 @@ entry, and hands everything else to the Flask app unchanged:
 * ``If-Match``, ``If-Unmodified-Since``, ``Range`` and ``If-Range``;
 * a Host header with anything but letters, digits, dots, dashes and a port, when
   the site's URL comes from it (no ``BASE_URL``);
-* a cache miss: Flask renders the feed and caches it for the next request;
+* a composed feed (filters, unions, digests) spelled otherwise than canonically:
+  Flask answers its 301;
+* a cache miss: Flask renders the feed and caches it for the next request (a
+  composed feed's key is computed without selecting its articles, so a cached one
+  costs what any cached feed costs);
 * an error while answering, which is logged.
 
 It is built from the pieces the Flask path uses: the URL table's routes and query

@@ -1,5 +1,10 @@
 """HTTP routes for the feeds: one view for every grouping and format.
 
+A feed URL names a plain group (everything, a topic, a provider) or a composed
+feed (a union, a topic within a provider, a digest, any of them filtered): both are
+rendered by the same builders and cached in the same cache, the composed ones under
+their canonical form.
+
 The format is part of the URL and checked by routing, so an unknown one is a 404
 before any view code runs. Caching and CORS headers are set in one place,
 :func:`feedsvc.web.responses.send`, and only on success.
