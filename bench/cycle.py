@@ -44,8 +44,9 @@ def request(app, path: str, query: str = "") -> int:
 
 def run(
     worker: Callable[[], None], threads: int, stop: threading.Event
-) -> tuple[list[int], list[float]]:
-    """Run ``worker`` in ``threads`` threads until ``stop``: (requests, CPU seconds) per thread."""
+) -> tuple[list[int], list[float], list[threading.Thread]]:
+    """Start ``worker`` in ``threads`` threads until ``stop``: per thread, its requests and
+    CPU seconds (filled in as they finish), and the threads to join."""
     counts = [0] * threads
     cpus = [0.0] * threads
 
@@ -59,7 +60,7 @@ def run(
     pool = [threading.Thread(target=loop, args=(n,)) for n in range(threads)]
     for thread in pool:
         thread.start()
-    return counts, cpus, pool  # type: ignore[return-value]
+    return counts, cpus, pool
 
 
 def main() -> None:

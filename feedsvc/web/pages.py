@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, redirect, request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..content.index import Group, Snapshot
 from ..content.select import Spec
@@ -109,7 +110,7 @@ def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: st
     )
 
 
-def group_page(kind: str, slug: str) -> Response:
+def group_page(kind: str, slug: str) -> BaseResponse:
     if kind == "topic" and "+" in slug:
         return composed_page(slug=slug)
     group = views.group_or_404(kind, slug)
@@ -217,11 +218,11 @@ def _form(snapshot: Snapshot, group: Group) -> dict[str, list[Group]]:
     return menus
 
 
-def topic_provider_page(slug: str, domain: str) -> Response:
+def topic_provider_page(slug: str, domain: str) -> BaseResponse:
     return composed_page(slug=slug, domain=domain)
 
 
-def composed_page(**values: str) -> Response:
+def composed_page(**values: str) -> BaseResponse:
     """The page of a union of topics, or of topics within a provider: its newest
     articles and subscribe snippets, like a topic's page."""
     snapshot = views.store().snapshot
@@ -230,7 +231,11 @@ def composed_page(**values: str) -> Response:
         target = views.feed_target(snapshot, route, {**values, "fmt": "rss"}, {})
     except views.BadFeed as bad:
         abort(bad.status, str(bad))
-    home = target.feed.home_path if target.feed else urls.group_path(target.group)
+    if target.feed is not None:
+        home = target.feed.home_path
+    else:
+        assert target.group is not None
+        home = urls.group_path(target.group)  # a "union" of one topic
     query = routing.query()
     spelled = urls.BUILD_QUERY.spell(query)
     if request.path != home:

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..content.index import Group, Snapshot
 from ..content.select import DIGEST_DAYS, Spec
@@ -179,7 +180,7 @@ def feed_key(
 
 
 def _feed_view(route: urls.Route):
-    def view(fmt: str, **values: str) -> Response:
+    def view(fmt: str, **values: str) -> BaseResponse:
         query = routing.query()
         try:
             target = feed_target(store().snapshot, route, values, query)
@@ -195,7 +196,7 @@ def _feed_view(route: urls.Route):
 
 def composed_response(
     target: Target, route: urls.Route, fmt: str, query: Mapping[str, Any]
-) -> Response:
+) -> BaseResponse:
     feed = target.feed
     assert feed is not None
     canonical = feed.path(fmt)
