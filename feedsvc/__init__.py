@@ -8,11 +8,15 @@ snapshot and index) → :mod:`feedsvc.render` (bytes, one builder per format, ca
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = "0.1.0"
 
 
-def create_app(config: Mapping | None = None):
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app: defaults, then FEEDSVC_* environment variables, then ``config``."""
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
@@ -40,11 +44,14 @@ def create_app(config: Mapping | None = None):
     fastpath.install(app)  # inside ProxyFix, so forwarded hosts apply to it too
     if app.config["PROXY_HOPS"]:
         hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        # Flask's documented way to wrap its WSGI callable; mypy sees a method replaced.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     return app
 
 
-def _init_operations(app) -> None:
+def _init_operations(app: Flask) -> None:
     """Request logs, /metrics, /healthz and /readyz."""
     from .web import health, logs, metrics
 

@@ -68,7 +68,7 @@ def check(folder: str | None, as_json: bool, max_file_bytes: int) -> None:
     Files that are served with something dropped (a bad image URL, say) are listed
     as warnings and do not change the exit status.
     """
-    folder = folder or os.environ.get("FEEDSVC_CONTENT_DIR", config.default("CONTENT_DIR"))
+    folder = folder or os.environ.get("FEEDSVC_CONTENT_DIR", str(config.default("CONTENT_DIR")))
     if not os.path.isdir(folder):
         raise click.UsageError(f"{folder} is not a folder")
     logging.getLogger("feedsvc").setLevel(logging.ERROR)  # the report below says it all

@@ -8,12 +8,19 @@ Signals are gunicorn's: HUP starts new workers and retires the old ones graceful
 TTIN/TTOU add or remove a worker. The store needs no signal: it reloads itself.
 """
 
+from __future__ import annotations
+
 import multiprocessing
 import os
 import shutil
 import tempfile
+from typing import TYPE_CHECKING
 
 from feedsvc.web.logs import logging_config
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 _cpus = multiprocessing.cpu_count()
 
@@ -67,25 +74,25 @@ else:
             os.remove(os.path.join(_folder, _name))
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: Worker) -> None:
     from feedsvc.web.health import start_loading
 
     start_loading(worker.wsgi)
 
 
-def child_exit(server, worker):
+def child_exit(server: Arbiter, worker: Worker) -> None:
     # The dead worker's counters stay in the sums; its live gauges are dropped.
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
 
 
-def on_exit(server):
+def on_exit(server: Arbiter) -> None:
     if _own_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
-def pre_fork(server, worker):
+def pre_fork(server: Arbiter, worker: Worker) -> None:
     """Move the loaded store out of the cycle collector's sight before forking.
 
     Its objects never form cycles, and a full collection in a worker would walk every

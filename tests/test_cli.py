@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 
+import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE, article
 from feedcheck import check_feed
@@ -43,6 +44,8 @@ def test_check_lists_skipped_files_with_reasons_and_fails(store_dir):
     }
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_serve_runs_gunicorn_on_the_given_port(store_dir):
     store_dir.add("a.txt", article())
     port = free_port()

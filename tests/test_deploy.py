@@ -66,6 +66,7 @@ def server(tmp_path_factory):
         yield running
 
 
+@pytest.mark.integration
 def test_the_healthcheck_passes_against_a_live_server_without_curl(server):
     argv = healthcheck_argv()
     assert argv[0] == "python" and "/healthz" in argv[-1]
@@ -78,6 +79,7 @@ def test_the_healthcheck_passes_against_a_live_server_without_curl(server):
     assert down.returncode != 0
 
 
+@pytest.mark.integration
 def test_the_procfile_serves_on_port(tmp_path):
     (line,) = (ROOT / "Procfile").read_text().splitlines()
     kind, command = line.split(":", 1)

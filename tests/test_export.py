@@ -119,6 +119,7 @@ def test_build_takes_the_base_url_from_the_environment(tmp_path):
     assert b"https://cdn.example.net/feed.rss" in (tmp_path / "feed.rss").read_bytes()
 
 
+@pytest.mark.integration
 def test_a_terminal_sees_a_progress_bar_and_a_summary(tmp_path):
     import os
     import subprocess

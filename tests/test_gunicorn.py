@@ -11,6 +11,8 @@ import pytest
 from conftest import SAMPLE
 from servers import get, gunicorn, scrape
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 FEED_REQUESTS = 30
 
 

@@ -3,6 +3,11 @@
 Every case in ``fixtures/hostile/`` is a real file with its expectation beside it
 (``name.txt`` + ``name.expect.json``). Cases that cannot be committed as files (a
 1 MiB file, a symbolic link, a FIFO, 100k nested brackets) are built by the tests.
+
+A YAML bomb is ``bounded``: whether it is refused or read without expanding it is the
+YAML library's choice (PyYAML 6.0.4 drops repeated merge keys and caps flow nesting
+itself), so those tests assert the outcome (refused with a reason, or served; quickly,
+in little memory, nothing leaked, the good file served) and not anyone's wording.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 import os
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -54,10 +60,23 @@ def store_messages(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name.startswith("feedsvc")]
 
 
+def reason_in(message: str, rel: str) -> str:
+    """The reason a log line gives for ``rel`` (the text after ``rel:``), asserted non-empty."""
+    assert f"{rel}: " in message, message
+    reason = message.split(f"{rel}: ", 1)[1].strip()
+    assert reason, message
+    return reason
+
+
+# Bounds that an expanded bomb would blow by orders of magnitude (2 x 9**9 pairs is
+# minutes and gigabytes) but a slow, shared machine keeps well within.
+READ_SECONDS = 2.0
+READ_BYTES = 64 << 20
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_hostile_file(name, store_dir, caplog, run_check):
     expect = expectation(name)
-    skipped = expect["outcome"] == "skipped"
     store_dir.add("good.txt", article())
     store_dir.add(f"{name}.txt", (HOSTILE / f"{name}.txt").read_bytes())
     with caplog.at_level(logging.INFO, logger="feedsvc"):
@@ -66,12 +85,17 @@ def test_hostile_file(name, store_dir, caplog, run_check):
     # One log line naming the file and the reason (none when nothing was wrong).
     messages = store_messages(caplog)
     about = [m for m in messages if f"{name}.txt" in m]
-    if expect.get("quiet"):
+    bounded = expect["outcome"] == "bounded"
+    # A bounded file is either refused (so logged) or read without expansion (so served).
+    skipped = expect["outcome"] == "skipped" or (bounded and bool(about))
+    if expect.get("quiet") or (bounded and not skipped):
         assert about == []
     else:
         assert len(about) == 1, messages
         assert about[0].startswith("Skipping" if skipped else "Problem in")
-        assert expect["reason"] in about[0]
+        reason = reason_in(about[0], f"{name}.txt")
+        if not bounded:
+            assert expect["reason"] in reason
     for message in messages:
         assert_no_leak(message)
 
@@ -100,22 +124,29 @@ def test_hostile_file(name, store_dir, caplog, run_check):
     assert_no_leak(result.output)
     report = json.loads(result.output)
     listed = [p for p in report["problems"] if p["path"] == f"{name}.txt"]
-    if expect.get("quiet"):
+    if expect.get("quiet") or (bounded and not skipped):
         assert listed == [] and result.exit_code == 0
     else:
         assert len(listed) == 1
         assert listed[0]["skipped"] is skipped
-        assert expect["reason"] in listed[0]["reason"]
+        assert listed[0]["reason"] == reason_in(about[0], f"{name}.txt")
         assert result.exit_code == (1 if skipped else 0)
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_hostile_file_is_read_quickly(name):
+def test_hostile_file_is_read_quickly_in_little_memory(name):
     """Bombs included: no file makes the reader expand what it describes."""
     raw = (HOSTILE / f"{name}.txt").read_bytes()
-    started = time.perf_counter()
-    read_article(raw, f"{name}.txt")
-    assert time.perf_counter() - started < 0.5
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        read_article(raw, f"{name}.txt")
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < READ_SECONDS
+    assert peak < READ_BYTES
 
 
 def _deep_flow(root: Path) -> str:
@@ -158,10 +189,12 @@ def _fifo(root: Path) -> str:
     return "pipe.txt"
 
 
+# Each case and the reason its log line gives; None where the YAML library may be the
+# one that refuses the file, in its own words.
 GENERATED = {
-    "deep_flow": (_deep_flow, "nested deeper than"),
-    "deep_block": (_deep_block, "nested deeper than"),
-    "many_values": (_many_values, "more than 20000 values"),
+    "deep_flow": (_deep_flow, None),
+    "deep_block": (_deep_block, None),
+    "many_values": (_many_values, None),
     "oversized": (_oversized, "larger than the 1048576-byte limit"),
     "link_outside": (_link_outside, "symbolic link to outside the store"),
     "fifo": (_fifo, "not a regular file"),
@@ -177,14 +210,18 @@ def test_generated_hostile_file(case, store_dir, caplog, run_check):
     with caplog.at_level(logging.INFO, logger="feedsvc"):
         app = store_dir.app()
         app.extensions["feedsvc.store"].refresh()  # a second scan must not log again
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 2 * READ_SECONDS
     about = [m for m in store_messages(caplog) if rel in m]
-    assert len(about) == 1 and reason in about[0], about
+    assert len(about) == 1 and about[0].startswith("Skipping"), about
+    logged = reason_in(about[0], rel)
+    assert reason is None or reason in logged
     feeds = read_all_feeds(app.test_client())
-    assert all(links == [GOOD_URL] for _, links in feeds.values())
+    for body, links in feeds.values():
+        assert links == [GOOD_URL]
+        assert_no_leak(body)
     report = json.loads(run_check(str(store_dir.root), "--json").output)
     listed = [p["reason"] for p in report["problems"] if p["path"] == rel]
-    assert len(listed) == 1 and reason in listed[0]
+    assert listed == [logged]
 
 
 def test_all_hostile_files_together(store_dir, run_check):
@@ -195,18 +232,24 @@ def test_all_hostile_files_together(store_dir, run_check):
     for build, _ in GENERATED.values():
         build(store_dir.root)
     feeds = read_all_feeds(store_dir.app().test_client())
+    result = run_check(str(store_dir.root))
+    assert result.exit_code == 1
+    assert_no_leak(result.output)
+    listed = {line.split(": ", 1)[0] for line in result.output.splitlines() if ": " in line}
+    bounded = {n for n in CASES if expectation(n)["outcome"] == "bounded"}
+    # A bounded case is refused (listed) or read without expansion (served), never neither.
+    served_bounded = {expectation(n)["url"] for n in bounded if f"cases/{n}.txt" not in listed}
     tolerated = {
         e["url"]
         for e in map(expectation, CASES)
         if e["outcome"] == "tolerated" and e.get("served", True)
     }
-    for _, links in feeds.values():
-        assert set(links) == tolerated | {GOOD_URL}
-    result = run_check(str(store_dir.root))
-    assert result.exit_code == 1
-    assert_no_leak(result.output)
-    listed = {line.split(": ", 1)[0] for line in result.output.splitlines() if ": " in line}
-    noisy = {f"cases/{n}.txt" for n in CASES if not expectation(n).get("quiet")}
+    for body, links in feeds.values():
+        assert_no_leak(body)
+        assert set(links) == tolerated | served_bounded | {GOOD_URL}
+    noisy = {
+        f"cases/{n}.txt" for n in CASES if not expectation(n).get("quiet") and n not in bounded
+    }
     assert noisy <= listed
 
 
@@ -240,6 +283,7 @@ def test_parse_file_notices_a_file_that_changed_size(store_dir):
     assert "larger than the 64-byte limit" in problem.reason and not complete
 
 
+@pytest.mark.slow
 def test_file_rewritten_while_the_store_reads_it(store_dir):
     """A writer truncates, corrupts and replaces one file as fast as it can; no snapshot loses it."""
     path = store_dir.add("a.txt", article())

@@ -284,6 +284,7 @@ def server(tmp_path_factory):
         yield live
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", RAW_REQUESTS)
 def test_malformed_requests_through_gunicorn(server, name):
     reply = raw_request(server.port, RAW_REQUESTS[name])
@@ -300,6 +301,7 @@ def test_malformed_requests_through_gunicorn(server, name):
         assert status == 404 and b"root:" not in reply
 
 
+@pytest.mark.integration
 def test_gunicorn_log_has_no_traceback(server):
     for request in RAW_REQUESTS.values():
         raw_request(server.port, request)

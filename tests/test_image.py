@@ -30,9 +30,13 @@ def image_config() -> dict | None:
 
 
 CONFIG = image_config()
-pytestmark = pytest.mark.skipif(
-    CONFIG is None, reason=f"no buildah or no {IMAGE} (deploy/build-image.sh builds it)"
-)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CONFIG is None, reason=f"no buildah or no {IMAGE} (deploy/build-image.sh builds it)"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -86,6 +86,7 @@ def test_unknown_pages_of_a_feed_stay_404_for_browsers(client):
     assert response.status_code == 404
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", FEEDS[:2])
 def test_feedparser_fetching_over_http_gets_the_feed(sample_app, serve, path):
     with serve(sample_app) as base:

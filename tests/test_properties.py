@@ -160,6 +160,7 @@ def feed_paths(snapshot) -> list[str]:
     return [f"{prefix}/feed.{fmt}" for prefix in prefixes for fmt in FORMATS]
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(data=front_matters)
 def test_any_front_matter_is_refused_with_a_reason_or_served_validly(data):

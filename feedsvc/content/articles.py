@@ -125,10 +125,10 @@ def _build(data: dict, source: str, notes: _Notes) -> Article | Problem:
         return Problem(source, f"{why} publishedDateTime")
     visible = True
     if "published" in data:
-        visible = clean.flag(data["published"])
-        if visible is None:
+        shown = clean.flag(data["published"])
+        if shown is None:
             notes.add("published is not true or false, so the article is hidden")
-            visible = False
+        visible = bool(shown)
     excerpt = _optional_text(data, "excerpt", notes, limit=5000)
     return Article(
         url=url,

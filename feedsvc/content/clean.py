@@ -80,9 +80,9 @@ def url(value: object) -> str | None:
         except UnicodeError:
             return None
         userinfo, _, hostport = parts.netloc.rpartition("@")
-        hostport = ascii_host + hostport[len(host) :] if hostport.lower().startswith(host) else None
-        if hostport is None:
+        if not hostport.lower().startswith(host):
             return None
+        hostport = ascii_host + hostport[len(host) :]
         netloc = f"{userinfo}@{hostport}" if userinfo else hostport
         value = parts._replace(netloc=netloc).geturl()
     # Percent-encode what RFC 3986 does not allow (non-ASCII, quotes, brackets of

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from types import ModuleType
 
+yaml_rs: ModuleType | None
 try:
     import yaml_rs
 except ImportError:  # the fast path is optional

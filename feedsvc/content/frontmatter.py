@@ -9,11 +9,13 @@ expansion are capped, and a scalar that looks typed but is not stays text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, SequenceNode
+from yaml.nodes import MappingNode, Node, SequenceNode
 from yaml.resolver import Resolver
 
 from . import clean, fastyaml
@@ -21,11 +23,11 @@ from . import clean, fastyaml
 # libyaml's parser when present (it is iterative: only its composer recursed), else
 # PyYAML's own reader, scanner and parser.
 try:
-    from yaml.cyaml import CParser
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]  # the stubs omit it
 
     _PARSER: tuple[type, ...] = (CParser,)
 
-    def _init_parser(loader, stream) -> None:
+    def _init_parser(loader: Any, stream: str) -> None:
         CParser.__init__(loader, stream)
 
 except ImportError:
@@ -35,7 +37,7 @@ except ImportError:
 
     _PARSER = (Reader, Scanner, Parser)
 
-    def _init_parser(loader, stream) -> None:
+    def _init_parser(loader: Any, stream: str) -> None:
         Reader.__init__(loader, stream)
         Scanner.__init__(loader)
         Parser.__init__(loader)
@@ -106,8 +108,11 @@ class _BoundedComposer(Composer):
 
     _depth = 0
     _nodes = 0
+    if TYPE_CHECKING:  # from the parser it is mixed with
 
-    def compose_node(self, parent, index):
+        def peek_event(self) -> Any: ...
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         self._nodes += 1
         if self._depth >= MAX_DEPTH or self._nodes > MAX_NODES:
             why = (
@@ -131,7 +136,7 @@ class _TolerantConstructor(SafeConstructor):
     the whole file failing, and an odd value in an unused field costs nothing.
     """
 
-    def flatten_mapping(self, node):
+    def flatten_mapping(self, node: MappingNode) -> None:
         merges = any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value)
         if merges and _merged_pairs(node, {}) > MAX_MERGED_PAIRS:
             raise ConstructorError(
@@ -142,11 +147,18 @@ class _TolerantConstructor(SafeConstructor):
             )
         super().flatten_mapping(node)
 
-    def _or_text(self, node, construct):
+    def _or_text(self, node: Any, construct: Callable[..., object]) -> object:
         try:
             return construct(self, node)
         except (ValueError, TypeError, OverflowError, AttributeError, KeyError, ConstructorError):
             return self.construct_scalar(node) if node.id == "scalar" else None
+
+
+def _or_text(construct: Callable[..., object]) -> Callable[[Any, Node], object]:
+    def tolerant(self: _TolerantConstructor, node: Node) -> object:
+        return self._or_text(node, construct)
+
+    return tolerant
 
 
 for _tag, _construct in (
@@ -156,10 +168,7 @@ for _tag, _construct in (
     ("timestamp", SafeConstructor.construct_yaml_timestamp),
     ("binary", SafeConstructor.construct_yaml_binary),
 ):
-    _TolerantConstructor.add_constructor(
-        f"tag:yaml.org,2002:{_tag}",
-        lambda self, node, construct=_construct: self._or_text(node, construct),
-    )
+    _TolerantConstructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _or_text(_construct))
 
 
 def _merged_pairs(node: MappingNode, sizes: dict[int, int]) -> int:
@@ -186,10 +195,11 @@ def _merged_pairs(node: MappingNode, sizes: dict[int, int]) -> int:
     return total
 
 
-class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):
+# The parser bases are chosen at import (libyaml's or PyYAML's), which mypy cannot follow.
+class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):  # type: ignore[misc]
     """The safe loader with bounds: our composer comes first, so it replaces libyaml's."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         _init_parser(self, stream)
         _BoundedComposer.__init__(self)
         _TolerantConstructor.__init__(self)
@@ -221,11 +231,12 @@ def yaml_reason(exc: yaml.MarkedYAMLError) -> str:
     """
     mark = exc.problem_mark or exc.context_mark
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    parts = []
+    parts: list[str] = []
     for message in (exc.context, exc.problem):
         if message and "constructor for the tag" in message:
             message = "a tag other than the plain YAML types (tags are not loaded)"
         message = re.split(r"[\'\"`]", message or "", maxsplit=1)[0].strip(" ,;:")
-        if message:
-            parts.append(clean.text(message, limit=120))
+        shown = clean.text(message, limit=120) if message else None
+        if shown:
+            parts.append(shown)
     return f"invalid YAML{where}: {': '.join(parts) or 'syntax error'}"

@@ -132,7 +132,7 @@ def build_snapshot(
             provider_members.setdefault(article.provider.domain, []).append(article)
 
     def reuse(group: Group, old: Group | None) -> Group:
-        if group.same_content(old):
+        if old is not None and group.same_content(old):
             return old
         return Group(group.kind, group.slug, group.name, group.articles, group.logo, generation)
 
@@ -152,8 +152,10 @@ def build_snapshot(
     providers: dict[str, Group] = {}
     for domain, members in provider_members.items():
         # The newest article names the provider and gives its logo.
-        name = members[0].provider.name
-        logo = next((a.provider.logo for a in members if a.provider.logo), None)
+        newest = members[0].provider
+        assert newest is not None  # grouped by their provider above
+        name = newest.name
+        logo = next((a.provider.logo for a in members if a.provider and a.provider.logo), None)
         providers[domain] = reuse(
             Group("provider", domain, name, tuple(members), logo), old_providers.get(domain)
         )

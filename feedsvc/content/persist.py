@@ -63,9 +63,9 @@ def _by_fields(obj: object) -> tuple:
     cls = type(obj)
     fields = _FIELDS.get(cls)
     if fields is None:
-        names = cls.__slots__
+        names: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]  # slotted dataclasses
         getter = operator.attrgetter(*names)
-        fields = _FIELDS[cls] = getter if len(names) > 1 else lambda o, g=getter: (g(o),)
+        fields = _FIELDS[cls] = getter if len(names) > 1 else lambda o: (getter(o),)
     return cls, fields(obj)
 
 

@@ -6,12 +6,16 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .threads import PerProcessThread
 
 if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent
+    from watchdog.observers.api import BaseObserver
+
     from .store import Store
 
 log = logging.getLogger("feedsvc.store")
@@ -34,19 +38,22 @@ class Reloader:
     ``rescan_interval`` seconds as a safety net for events that never come (network
     filesystems, an overflowing event queue). Without it, it scans every
     ``interval`` seconds. Started lazily in the process that serves requests, so it
-    survives a forking server (threads do not cross ``fork``).
+    survives a forking server (threads do not cross ``fork``). ``clock`` and ``sleep``
+    time its refreshes and its idle spells; tests pass their own.
     """
 
     store: Store
     interval: float
     watch: bool = True
     rescan_interval: float = 60.0
+    clock: Callable[[], float] = time.perf_counter
+    sleep: Callable[[float], None] = time.sleep
     watching: bool = field(default=False, init=False)  # file events are arriving
     _thread: PerProcessThread = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _wake: threading.Event = field(default_factory=threading.Event, init=False)
     _changed: set[str | None] = field(default_factory=set, init=False)  # None: scan all
-    _observer: object = field(default=None, init=False)
+    _observer: BaseObserver | None = field(default=None, init=False)
     _stopped: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -70,19 +77,19 @@ class Reloader:
                 # (and the render cache at most one invalidation per refresh time),
                 # however large the store, while an edit after a quiet spell waits
                 # only the settle time.
-                time.sleep(max(_SETTLE, idle_until - time.perf_counter()))
+                self.sleep(max(_SETTLE, idle_until - self.clock()))
                 self._wake.clear()
                 with self._lock:
                     changed, self._changed = self._changed, set()
-            started = time.perf_counter()
+            started = self.clock()
             try:
                 if woke and None not in changed and len(changed) <= _MAX_TARGETED:
-                    self.store.refresh_paths(changed)
+                    self.store.refresh_paths([p for p in changed if p is not None])
                 else:
                     self.store.refresh()
             except Exception:  # noqa: BLE001 - keep the last snapshot and try again
                 log.exception("store refresh failed; serving the last snapshot")
-            ended = time.perf_counter()
+            ended = self.clock()
             idle_until = ended + (ended - started)
             woke = self._wake.wait(period)
 
@@ -94,7 +101,7 @@ class Reloader:
             reloader = self
 
             class Handler(FileSystemEventHandler):
-                def on_any_event(self, event) -> None:
+                def on_any_event(self, event: FileSystemEvent) -> None:
                     if event.event_type in _WRITE_EVENTS:
                         reloader._note(event)
 
@@ -112,7 +119,7 @@ class Reloader:
         self._observer = observer
         return True
 
-    def _note(self, event) -> None:
+    def _note(self, event: FileSystemEvent) -> None:
         with self._lock:
             if event.is_directory and event.event_type != "modified":
                 self._changed.add(None)  # a folder came, went or moved: scan it all

@@ -22,12 +22,16 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from . import persist, select
 from .files import FileStat, parse_batch, parse_batch_pickled, relative, scan, stat_one
 from .index import Group, Snapshot, build_snapshot
 from .model import MODEL_CLASSES, Article, Problem, Provider, printable
 from .reloader import Reloader
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger("feedsvc.store")
 
@@ -372,7 +376,7 @@ def _timed(snapshot: Snapshot, started: float) -> Snapshot:
     return replace(snapshot, loaded_at=time.time(), load_seconds=time.perf_counter() - started)
 
 
-def init_app(app) -> Store:
+def init_app(app: Flask) -> Store:
     """Load the store for ``app``; its reloader is kept running by each request (web.hooks)."""
     config = app.config
     store = Store(

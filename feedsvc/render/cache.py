@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cachetools import LRUCache
+from flask import Flask
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class RenderCache:
     def __init__(self, max_bytes: int):
         self._entries: LRUCache = LRUCache(maxsize=max_bytes, getsizeof=lambda r: r.size)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
-        self._pending: dict[Hashable, Future] = {}
+        self._pending: dict[Hashable, Future[Rendered]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -56,12 +57,12 @@ class RenderCache:
                 self.hits += 1
                 return entry, True
             self.misses += 1
-            pending = self._pending.get(key)
-            owner = pending is None
-            if owner:
-                pending = self._pending[key] = Future()
-        if not owner:
-            return pending.result(), False
+            waiting = self._pending.get(key)
+            if waiting is None:
+                pending: Future[Rendered] = Future()
+                self._pending[key] = pending
+        if waiting is not None:
+            return waiting.result(), False
         try:
             entry = render()
         except BaseException as exc:
@@ -94,10 +95,10 @@ class RenderCache:
 
     @property
     def currsize(self) -> int:
-        return self._entries.currsize
+        return int(self._entries.currsize)
 
 
-def init_app(app) -> RenderCache:
+def init_app(app: Flask) -> RenderCache:
     cache = RenderCache(app.config["CACHE_MAX_BYTES"])
     app.extensions["feedsvc.render_cache"] = cache
     return cache

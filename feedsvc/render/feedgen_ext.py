@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.util import xml_elem
+from lxml.etree import _Element
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -28,7 +29,7 @@ class FeedsvcExtension(BaseExtension):
     def extend_ns(self) -> dict[str, str]:
         return {}  # feedgen declares the atom prefix in RSS itself
 
-    def extend_rss(self, feed):
+    def extend_rss(self, feed: _Element) -> _Element:
         channel = feed[0]
         for rel, href in self.paging:
             xml_elem(f"{{{ATOM_NS}}}link", channel, rel=rel, href=href, type="application/rss+xml")
@@ -42,18 +43,18 @@ class FeedsvcEntryExtension(BaseEntryExtension):
         self.links: list[dict[str, str]] = []
         self.media_titles: list[str | None] = []
 
-    def extend_atom(self, entry):
+    def extend_atom(self, entry: _Element) -> _Element:
         for attrs in self.links:
             # The Atom document uses a default namespace, so its elements are unqualified.
             xml_elem("link", entry, **attrs)
         self._title_media(entry)
         return entry
 
-    def extend_rss(self, item):
+    def extend_rss(self, item: _Element) -> _Element:
         self._title_media(item)
         return item
 
-    def _title_media(self, element) -> None:
+    def _title_media(self, element: _Element) -> None:
         contents = element.findall(f"{{{MEDIA_NS}}}content")
         for content, title in zip(contents, self.media_titles, strict=False):
             if title:

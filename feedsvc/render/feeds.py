@@ -425,8 +425,8 @@ def iso_date(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def _json_item(article: Article, author: tuple[str, str]) -> dict:
-    name, uri = author
+def _json_item(article: Article, by: tuple[str, str]) -> dict:
+    name, uri = by
     author = {"name": name, "url": uri}
     if article.provider is not None and article.provider.logo is not None:
         author["avatar"] = article.provider.logo.url

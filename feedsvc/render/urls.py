@@ -425,10 +425,21 @@ ROUTES: tuple[Route, ...] = (
     OPML,
     ASSET,
 )
+
+
+def _by_kind(*routes: Route) -> dict[str, Route]:
+    """``routes`` by the group kind each one serves (every one of them serves one)."""
+    by_kind: dict[str, Route] = {}
+    for route in routes:
+        assert route.group_kind is not None, route.endpoint
+        by_kind[route.group_kind] = route
+    return by_kind
+
+
 # The routes that answer a group's feed, by the group's kind: what the fast path serves.
-FEEDS: dict[str, Route] = {r.group_kind: r for r in (EVERYTHING_FEED, TOPIC_FEED, PROVIDER_FEED)}
-GROUP_PAGES: dict[str, Route] = {r.group_kind: r for r in (HOME, TOPIC_PAGE, PROVIDER_PAGE)}
-EMBEDS: dict[str, Route] = {r.group_kind: r for r in (TOPIC_EMBED, PROVIDER_EMBED)}
+FEEDS = _by_kind(EVERYTHING_FEED, TOPIC_FEED, PROVIDER_FEED)
+GROUP_PAGES = _by_kind(HOME, TOPIC_PAGE, PROVIDER_PAGE)
+EMBEDS = _by_kind(TOPIC_EMBED, PROVIDER_EMBED)
 BY_RULE: dict[str, Route] = {route.rule: route for route in ROUTES}
 
 

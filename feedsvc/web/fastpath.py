@@ -40,7 +40,8 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Request
@@ -48,6 +49,9 @@ from werkzeug.wrappers import Request
 from ..render import urls
 from ..render.cache import Rendered
 from . import hooks, logs, negotiation, responses, security, views
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger("feedsvc.fastpath")
 
@@ -59,8 +63,6 @@ _UNHANDLED = tuple(
     if name not in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 )
 _MAX_MEMO = 4096
-
-StartResponse = Callable[..., object]
 
 
 class _Templates(NamedTuple):
@@ -76,7 +78,9 @@ class _Templates(NamedTuple):
 class FastPath:
     """WSGI middleware in front of the Flask app's own ``wsgi_app``."""
 
-    def __init__(self, app, fallback: Callable[[dict, StartResponse], Iterable[bytes]]):
+    def __init__(
+        self, app: Flask, fallback: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
+    ) -> None:
         self.app = app
         self.fallback = fallback
         self.config = app.config
@@ -90,7 +94,7 @@ class FastPath:
         self._headers: dict[tuple, _Templates] = {}
         self._date = (0, "")
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = None
         if self.usable and self.config["FAST_PATH"]:
             try:
@@ -177,8 +181,12 @@ class FastPath:
         host = environ.get("HTTP_HOST")
         if host is None or not _SAFE_HOST.fullmatch(host):
             return None
-        key = (environ.get("wsgi.url_scheme"), host, environ.get("SERVER_NAME"))
-        key += (environ.get("SERVER_PORT"),)
+        key: tuple[str | None, ...] = (
+            environ.get("wsgi.url_scheme"),
+            host,
+            environ.get("SERVER_NAME"),
+            environ.get("SERVER_PORT"),
+        )
         base_url = self._hosts.get(key)
         if base_url is None:
             if len(self._hosts) >= _MAX_MEMO:
@@ -245,6 +253,7 @@ def _check(inm: str | None, ims: str | None, etag: str, last_modified: str) -> b
 _remembered_check = functools.lru_cache(maxsize=1024)(_check)
 
 
-def install(app) -> None:
+def install(app: Flask) -> None:
     """Put the fast path in front of ``app``'s Flask dispatch (before ProxyFix wraps both)."""
-    app.wsgi_app = FastPath(app, app.wsgi_app)
+    # Flask's documented way to wrap its WSGI callable; mypy sees a method replaced.
+    app.wsgi_app = FastPath(app, app.wsgi_app)  # type: ignore[method-assign]

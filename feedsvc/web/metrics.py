@@ -11,6 +11,7 @@ Each app gets its own registry, so two apps in one test process never collide.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -70,18 +71,15 @@ class Metrics:
             registry=r,
         )
         # Every worker holds the same store, so the latest value written is the answer.
-        gauge = {"registry": r, "multiprocess_mode": "mostrecent"}
-        self.articles = Gauge("feedsvc_store_articles", "Articles served.", **gauge)
-        self.topics = Gauge("feedsvc_store_topics", "Topics with a feed.", **gauge)
-        self.providers = Gauge("feedsvc_store_providers", "Providers with a feed.", **gauge)
-        self.files = Gauge("feedsvc_store_files", "Article files in the store folder.", **gauge)
-        self.skipped = Gauge(
-            "feedsvc_store_skipped_files", "Files skipped as bad or duplicate.", **gauge
-        )
-        self.loaded_at = Gauge(
+        gauge = functools.partial(Gauge, registry=r, multiprocess_mode="mostrecent")
+        self.articles = gauge("feedsvc_store_articles", "Articles served.")
+        self.topics = gauge("feedsvc_store_topics", "Topics with a feed.")
+        self.providers = gauge("feedsvc_store_providers", "Providers with a feed.")
+        self.files = gauge("feedsvc_store_files", "Article files in the store folder.")
+        self.skipped = gauge("feedsvc_store_skipped_files", "Files skipped as bad or duplicate.")
+        self.loaded_at = gauge(
             "feedsvc_store_loaded_timestamp_seconds",
             "Unix time the current snapshot of the store was published.",
-            **gauge,
         )
         self.reload_seconds = Histogram(
             "feedsvc_store_reload_duration_seconds",

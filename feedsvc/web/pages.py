@@ -79,7 +79,7 @@ def _cached(
     return send(rendered)
 
 
-def _html(template: str, **context) -> bytes:
+def _html(template: str, **context: object) -> bytes:
     return _templates.get_template(template).render(**context).encode("utf-8")
 
 

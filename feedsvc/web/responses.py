@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from datetime import datetime
 
 from flask import Response, current_app, request
 from werkzeug.datastructures import ResponseCacheControl
@@ -39,7 +40,8 @@ def send(rendered: Rendered) -> Response:
         headers.append(("Date", http_date()))
         return Response(body, headers=headers, content_type=rendered.mimetype)
     response = Response(body, headers=headers, content_type=rendered.mimetype)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place
+    return response
 
 
 def validator_headers(rendered: Rendered, use_gzip: bool, config: Mapping) -> tuple:
@@ -83,5 +85,5 @@ def takes_gzip(accept_encoding: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _http_date(value) -> str:
+def _http_date(value: datetime) -> str:
     return http_date(value)

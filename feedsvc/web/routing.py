@@ -21,7 +21,8 @@ def add(bp: Blueprint, route: urls.Route, view: Callable) -> None:
     """Register ``route``'s rule on ``bp`` (its endpoint is ``bp.name`` + "." + the view's)."""
     blueprint, _, endpoint = route.endpoint.partition(".")
     assert blueprint == bp.name, f"{route.endpoint} belongs to another blueprint"
-    options = {"defaults": dict(route.defaults)} if route.defaults else {}
+    # A blueprint's rule takes no defaults=None, so the keyword is left out instead.
+    options: dict[str, Any] = {"defaults": dict(route.defaults)} if route.defaults else {}
     bp.add_url_rule(route.rule, endpoint, view, methods=["GET"], **options)
 
 

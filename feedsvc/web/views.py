@@ -13,7 +13,7 @@ before any view code runs. Caching and CORS headers are set in one place,
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -37,7 +37,7 @@ def site() -> Site:
     return site_of(config, config["BASE_URL"] or request.host_url.rstrip("/"))
 
 
-def site_of(config, base_url: str) -> Site:
+def site_of(config: Mapping[str, Any], base_url: str) -> Site:
     return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url)
 
 
@@ -179,7 +179,7 @@ def feed_key(
     return composed_page(target, fmt, site, query, today(config))[0]
 
 
-def _feed_view(route: urls.Route):
+def _feed_view(route: urls.Route) -> Callable[..., BaseResponse]:
     def view(fmt: str, **values: str) -> BaseResponse:
         query = routing.query()
         try:

@@ -17,6 +17,8 @@ import pytest
 from conftest import ROOT, StoreDir, article, run_server
 from flask import Flask, Response
 
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
+
 CHROMIUM = os.environ.get("FEEDSVC_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
