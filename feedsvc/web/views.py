@@ -131,7 +131,9 @@ def today(config: Mapping) -> date:
     return datetime.fromtimestamp(config.get("CLOCK", time.time)(), UTC).date()
 
 
-def composed_page(target: Target, fmt: str, site: Site, query: Mapping[str, Any], day: date):
+def composed_page(
+    target: Target, fmt: str, site: Site, query: Mapping[str, Any], day: date
+) -> tuple[tuple, Callable[[], FeedPage]]:
     """The key of one page of a composed feed, and how to make the page (selects articles)."""
     feed = target.feed
     assert feed is not None
