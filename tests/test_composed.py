@@ -330,6 +330,7 @@ def _fixed_store(root: str):
     return app, app.extensions["feedsvc.store"].snapshot
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 @given(
     min_quality=st.none() | st.integers(0, 130),

@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,6 +94,7 @@ def brute_force(snapshot: Snapshot, spec: Spec) -> list[Article]:
     return chosen
 
 
+@pytest.mark.slow
 @settings(settings.get_profile("select"), suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_selection_matches_a_brute_force_filter(data):
@@ -105,6 +107,7 @@ def test_selection_matches_a_brute_force_filter(data):
     assert all(a is b for a, b in zip(got, expected, strict=False))  # each article once
 
 
+@pytest.mark.slow
 @settings(settings.get_profile("select"), suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_digest_is_each_closed_days_top_ten(data):
@@ -138,6 +141,7 @@ def test_a_union_lists_an_article_in_several_topics_once():
     assert index_of(snapshot).select(spec, 10) == [both]
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=300)
 @given(st.text())
 def test_words_ignore_case_accents_and_normal_forms(text):
