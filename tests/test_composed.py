@@ -460,3 +460,21 @@ def test_digest_ids_are_not_permalinks_and_items_link_to_a_page_that_exists(clie
     if fmt == "rss":
         guids = xml(body).findall(".//item/guid")
         assert guids and all(guid.get("isPermaLink") == "false" for guid in guids)
+
+
+def test_cycling_search_values_keeps_the_render_cache_within_its_bytes(store_dir):
+    fill(store_dir)
+    app = store_dir.app(CLOCK=lambda: NOW, CACHE_MAX_BYTES=64 * 1024)
+    client = app.test_client()
+    cache = app.extensions["feedsvc.render_cache"]
+    for n in range(60):  # every value a new render: 60 feeds of a few KB each
+        response = client.get("/feed.atom", query_string={"q": f"robot w{n}"})
+        assert response.status_code == 200
+        assert cache.currsize <= 64 * 1024
+    assert cache.misses >= 60
+    # What cycling pushed out is rendered again on demand, the same bytes.
+    first = client.get("/topics/ai/digest.json")
+    for n in range(60, 120):
+        client.get("/feed.atom", query_string={"q": f"robot w{n}"})
+    again = client.get("/topics/ai/digest.json")
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
