@@ -478,3 +478,24 @@ def test_cycling_search_values_keeps_the_render_cache_within_its_bytes(store_dir
         client.get("/feed.atom", query_string={"q": f"robot w{n}"})
     again = client.get("/topics/ai/digest.json")
     assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+
+
+BROWSER = {
+    "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
+    "Sec-Fetch-Dest": "document",
+}
+
+
+@pytest.mark.parametrize(("path", "_title", "ids"), KINDS, ids=[k[0] for k in KINDS])
+def test_a_browser_opening_a_composed_feed_gets_its_page_with_working_links(
+    client, path, _title, ids
+):
+    response = client.get(with_format(path, "rss"), headers=BROWSER)
+    assert response.status_code == 200 and response.content_type.startswith("text/html")
+    doc = lxml.html.document_fromstring(response.data)
+    links = doc.xpath("//article//h3/a/@href")
+    if "digest" in path:
+        home = ids[0].rsplit("digest/", 1)[0]
+        assert links and set(links) == {home}
+    else:
+        assert links == ids
