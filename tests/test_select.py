@@ -208,3 +208,38 @@ def test_a_deletion_rebuilds_the_word_index():
     second = _next(first, made[1:])
     assert _postings(second) == _rebuilt(second)
     assert index_of(second).word_index_rebuilt
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "edit", "delete", "backfill", "search"]),
+        st.integers(0, 1000),
+        st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=3).map(" ".join),
+    ),
+    max_size=12,
+)
+
+
+@pytest.mark.slow
+@settings(deadline=None, max_examples=60)
+@given(OPERATIONS)
+def test_the_word_index_stays_right_through_any_sequence_of_changes(operations):
+    made = [_article(n, f"robot data {n}", 10 * n) for n in range(4)]
+    snapshot = snapshot_of(made)
+    _postings(snapshot)
+    serial = 100
+    for operation, pick, text in operations:
+        serial += 1
+        if operation == "add":
+            newest = max((a.published for a in made), default=START)
+            made.append(replace(_article(serial, text, 0), published=newest + timedelta(hours=1)))
+        elif operation == "backfill":
+            made.append(replace(_article(serial, text, 0), published=START - timedelta(hours=pick)))
+        elif made and operation == "edit":
+            made[pick % len(made)] = replace(made[pick % len(made)], title=text)
+        elif made and operation == "delete":
+            del made[pick % len(made)]
+        snapshot = _next(snapshot, list(made))
+        if operation == "search" or pick % 2:
+            assert _postings(snapshot) == _rebuilt(snapshot)
+    assert _postings(snapshot) == _rebuilt(snapshot)
