@@ -27,9 +27,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from .index import Group, Snapshot
 from .model import Article
-from .words import Postings, build_postings, update_postings
+from .words import EMPTY, Postings, build_postings, update_postings
 
-MAX_TOPICS = 10
 DIGEST_DAYS = 30
 DIGEST_SIZE = 10
 
@@ -130,7 +129,7 @@ class Index:
             with self._lock:
                 if self._postings is None:
                     self._postings = self._make_postings()
-        return self._postings.get(word, _EMPTY)
+        return self._postings.get(word, EMPTY)
 
     def _make_postings(self) -> Postings:
         carried = self.snapshot.derived.pop("words", None)
@@ -192,9 +191,6 @@ class Index:
                 break
         return result
 
-    def count(self, spec: Spec) -> int:
-        return len(self.select(spec, len(self.articles)))
-
     def digest(self, spec: Spec, today: date) -> list[tuple[date, list[Article]]]:
         """The closed days before ``today``, newest first, each with its top articles:
         most heat, then quality, then newest; days without articles left out."""
@@ -218,9 +214,6 @@ def _rank(item: tuple[int, Article]) -> tuple[int, int, int]:
     heat = -1 if article.heat is None else article.heat
     quality = -1 if article.quality is None else article.quality
     return (-heat, -quality, order)
-
-
-_EMPTY = array("i")
 
 
 def _newest_first(required: list[array], union: list[array], lo: int, hi: int) -> Iterator[int]:

@@ -66,7 +66,7 @@ def article_words(article: Article) -> set[str]:
 
 
 Postings = dict[str, array]
-_EMPTY = array("i")
+EMPTY = array("i")  # the postings of a word no article has
 
 
 def build_postings(articles: Sequence[Article]) -> Postings:
@@ -118,7 +118,7 @@ def update_postings(
     for word in gone.keys() | came.keys() | appended.keys():
         if word not in gone and word not in came:
             # Only new articles: a copy with their ids on the end, in C.
-            updated[word] = postings.get(word, _EMPTY) + array("i", appended[word])
+            updated[word] = postings.get(word, EMPTY) + array("i", appended[word])
             continue
         ids = set(postings.get(word, ()))
         ids.difference_update(gone.get(word, ()))
