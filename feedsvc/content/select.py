@@ -12,7 +12,8 @@ never changed), so loading the store costs no more than before. The word index f
 ``q=`` costs the most to make: it is built on the first search, and each later
 snapshot brings the previous one's up to date instead (ids counted from the oldest
 stay put when articles arrive or are edited in place), so an edit costs a search
-the words of the edited articles, not a rebuild.
+the words of the edited articles, not a rebuild; a deletion, a backfill or a new
+date moves ids, and the next search rebuilds it.
 """
 
 from __future__ import annotations
