@@ -499,3 +499,13 @@ def test_a_browser_opening_a_composed_feed_gets_its_page_with_working_links(
         assert links and set(links) == {home}
     else:
         assert links == ids
+
+
+def test_opml_and_the_catalog_list_only_the_feeds_that_exist_on_their_own(client):
+    before = {path: client.get(path).data for path in ("/catalog.json", "/feeds.opml")}
+    for path, _, _ in KINDS:
+        assert client.get(with_format(path, "rss")).status_code == 200
+    assert {path: client.get(path).data for path in before} == before
+    catalog = json.loads(before["/catalog.json"])
+    assert sorted(t["slug"] for t in catalog["topics"]) == ["ai", "privacy", "robotics"]
+    assert all("+" not in url for t in catalog["topics"] for url in t["feeds"].values())
