@@ -509,3 +509,21 @@ def test_opml_and_the_catalog_list_only_the_feeds_that_exist_on_their_own(client
     catalog = json.loads(before["/catalog.json"])
     assert sorted(t["slug"] for t in catalog["topics"]) == ["ai", "privacy", "robotics"]
     assert all("+" not in url for t in catalog["topics"] for url in t["feeds"].values())
+
+
+@pytest.mark.parametrize("fmt", ["atom", "json"])
+def test_composed_feeds_page_through_their_next_links(client, fmt):
+    everything = [url(4), url(3), url(2), url(1)]
+    address = f"http://localhost/topics/ai+robotics/feed.{fmt}?limit=1"
+    seen = []
+    while address:
+        response = client.get(address.removeprefix("http://localhost"))
+        assert response.status_code == 200, address
+        parsed = check_feed(fmt, response.data)
+        seen += entry_ids(fmt, parsed)
+        if fmt == "json":
+            address = parsed.get("next_url")
+        else:
+            links = [link for link in parsed.feed.links if link.rel == "next"]
+            address = links[0].href if links else None
+    assert seen == everything
