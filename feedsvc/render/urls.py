@@ -22,11 +22,14 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import quote_plus, unquote_to_bytes
 
 from ..content.index import Group
 from ..content.words import words
+
+if TYPE_CHECKING:  # compose.py builds its paths from this table
+    from .compose import Composed
 
 # Feed formats by their URL suffix; feeds.FORMATS has one builder for each.
 FORMATS = ("rss", "atom", "json")
@@ -492,14 +495,14 @@ def match_feed(path: str) -> tuple[Route, dict[str, str]] | None:
 
 def feed_path(group: Group, fmt: str) -> str:
     if group.kind == "composed":
-        return group.feed.path(fmt)  # type: ignore[attr-defined]  # a compose.Composed
+        return cast("Composed", group).feed.path(fmt)
     return FEEDS[group.kind].path_of(group, fmt=fmt)
 
 
 def group_path(group: Group) -> str:
     """The HTML page of a group, also the feeds' alternate link."""
     if group.kind == "composed":
-        return group.feed.home_path  # type: ignore[attr-defined]  # a compose.Composed
+        return cast("Composed", group).feed.home_path
     return GROUP_PAGES[group.kind].path_of(group)
 
 

@@ -106,7 +106,7 @@ def feed_target(
         if provider is None:
             raise BadFeed(404, "No such provider.")
     digest = route in urls.DIGESTS
-    filtered = any(query.get(name) != default for name, default in _FILTER_DEFAULTS)
+    filtered = any(query.get(name, default) != default for name, default in _FILTER_DEFAULTS)
     if not digest and not filtered and len(terms) <= 1 and not (terms and provider):
         group = topics[0] if topics else provider or snapshot.everything
         return Target(group, None, (group,))
