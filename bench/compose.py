@@ -61,21 +61,31 @@ def main() -> None:
     print(f"{len(snapshot.articles)} articles; one-off index builds:")
     for name, build in builds.items():
         wall, cpu = timed(build)
-        print(f"  {name:40} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms cpu")
-    # The next snapshot after one edit in place and one new article: its first search
-    # updates the word index above instead of building its own.
-    edited = list(snapshot.articles)
+        print(f"  {name:46} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms cpu")
+    # The next snapshot's first search updates the word index above instead of
+    # building its own; what that costs after each kind of change.
+    served = list(snapshot.articles)
+    edited = list(served)
     edited[500] = replace(edited[500], title=edited[500].title + " lapse update")
+    newest = served[0]
     fresh = replace(
-        edited[0], url=edited[0].url + "-new", published=edited[0].published + timedelta(minutes=1)
+        newest, url=newest.url + "-new", published=newest.published + timedelta(minutes=1)
     )
-    following = build_snapshot([fresh, *edited], [], previous=snapshot, generation=2)
-    carry_words(snapshot, following)
-    wall, cpu = timed(lambda: index_of(following).postings("data"))
-    assert not index_of(following).word_index_rebuilt
-    print(
-        f"  {'word index, next snapshot (1 edit, 1 new)':40} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms cpu"
-    )
+    oldest = served[-1]
+    old = replace(oldest, url=oldest.url + "-old", published=oldest.published - timedelta(days=1))
+    changes = {
+        "1 edit, 1 new article": [fresh, *edited],
+        "the 100th newest deleted": served[:99] + served[100:],
+        "the 100th oldest deleted": served[:-100] + served[-99:],
+        "1 article backfilled, oldest": [*served, old],
+    }
+    for name, articles in changes.items():
+        following = build_snapshot(articles, [], previous=snapshot, generation=2)
+        carry_words(snapshot, following)
+        wall, cpu = timed(lambda following=following: index_of(following).postings("data"))
+        assert not index_of(following).word_index_rebuilt
+        label = f"word index update: {name}"
+        print(f"  {label:46} {wall * 1000:8.1f} ms wall {cpu * 1000:8.1f} ms cpu")
 
     need = args.limit + 1
     feeds_ = {

@@ -201,13 +201,17 @@ def test_the_word_index_follows_new_and_edited_articles_without_a_rebuild():
     assert _postings(first) == _rebuilt(first)
 
 
-def test_a_deletion_rebuilds_the_word_index():
-    made = [_article(n, f"robot {n}", n) for n in range(5)]
+def test_deletions_and_backfills_renumber_the_word_index_without_a_rebuild():
+    made = [_article(n, f"robot {n}", 10 * n) for n in range(5)]
     first = snapshot_of(made)
     _postings(first)
-    second = _next(first, made[1:])
+    older = replace(_article(9, "robot backfilled", 0), published=START - timedelta(days=1))
+    second = _next(first, [older, *made[:2], *made[3:]])
     assert _postings(second) == _rebuilt(second)
-    assert index_of(second).word_index_rebuilt
+    assert not index_of(second).word_index_rebuilt
+    assert [a.url for a in index_of(second).select(Spec(words=("robot",)), 10)] == [
+        a.url for a in second.articles
+    ]
 
 
 OPERATIONS = st.lists(

@@ -10,10 +10,10 @@ exclusions and the day a digest covers are checked on the candidates the arrays 
 The arrays are made from the snapshot on first use and kept with it (a snapshot is
 never changed), so loading the store costs no more than before. The word index for
 ``q=`` costs the most to make: it is built on the first search, and each later
-snapshot brings the previous one's up to date instead (ids counted from the oldest
-stay put when articles arrive or are edited in place), so an edit costs a search
-the words of the edited articles, not a rebuild; a deletion, a backfill or a new
-date moves ids, and the next search rebuilds it.
+snapshot brings the previous one's up to date instead: ids counted from the oldest
+stay put when articles arrive or are edited in place, and move only above a
+deletion or a backfill, so a change costs the next search the words of the
+changed articles and a renumbering of what is newer than them, not a rebuild.
 """
 
 from __future__ import annotations
@@ -136,9 +136,7 @@ class Index:
         carried = self.snapshot.derived.pop("words", None)
         if carried is not None:
             postings, articles = carried
-            updated = update_postings(postings, articles, self.articles)
-            if updated is not None:
-                return updated
+            return update_postings(postings, articles, self.articles)
         self.word_index_rebuilt = True
         return build_postings(self.articles)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -81,52 +82,73 @@ def build_postings(articles: Sequence[Article]) -> Postings:
     return dict(postings)
 
 
-def update_postings(
-    postings: Postings, old: Sequence[Article], new: Sequence[Article]
-) -> Postings | None:
-    """``postings`` of ``old`` brought up to ``new``, or None when only a rebuild can.
+def update_postings(postings: Postings, old: Sequence[Article], new: Sequence[Article]) -> Postings:
+    """``postings`` of ``old`` brought up to ``new``, touching only what changed.
 
-    Ids count from the oldest article, so articles newer than all of ``old`` take new
-    ids and an article edited in place (same date and URL) keeps its own; only the
-    words of those articles change. Anything else (a deletion, a backfill, a new
-    date) moves ids, and the caller rebuilds. ``postings`` is not changed: the
-    arrays of untouched words are shared, the touched ones copied.
+    Ids count from the oldest article. Articles the two share (same URL and date)
+    keep their order, so old ids map to new ones monotonically: ids below the oldest
+    change stay as they are, and only postings from there up are renumbered. A new
+    article on top or an edit in place moves nothing (only its words are touched);
+    a deletion or a backfill renumbers what is newer than it, so a recent one is
+    cheap and an old one costs at most a pass over the postings in C-backed arrays,
+    still well below a rebuild. ``postings`` is not changed: untouched arrays are
+    shared, the rest copied.
     """
-    added = len(new) - len(old)
-    if added < 0:
-        return None
-    gone: dict[str, list[int]] = {}
-    came: dict[str, list[int]] = {}
-    last = len(new) - 1
-    for ident, (before, after) in enumerate(zip(reversed(old), reversed(new), strict=False)):
-        if before is after:
-            continue
-        if before.url != after.url or before.published != after.published:
-            return None
-        old_words, new_words = article_words(before), article_words(after)
-        for word in old_words - new_words:
-            gone.setdefault(word, []).append(ident)
-        for word in new_words - old_words:
-            came.setdefault(word, []).append(ident)
-    appended: dict[str, list[int]] = {}
-    for ident in range(len(old), len(new)):
-        for word in article_words(new[last - ident]):
-            appended.setdefault(word, []).append(ident)
-    if not (gone or came or appended):
+    old_count, new_count = len(old), len(new)
+    # The oldest articles both hold as the same objects: nothing there moves.
+    same = 0
+    for before, after in zip(reversed(old), reversed(new), strict=False):
+        if before is not after:
+            break
+        same += 1
+    if same == old_count == new_count:
         return postings
-    updated = dict(postings)
-    for word in gone.keys() | came.keys() | appended.keys():
-        if word not in gone and word not in came:
-            # Only new articles: a copy with their ids on the end, in C.
-            updated[word] = postings.get(word, EMPTY) + array("i", appended[word])
+    new_ids = {new[new_count - 1 - j].url: j for j in range(same, new_count)}
+    remap = list(range(same))  # old id -> new id, or -1 for an article that left
+    moved = old_count  # the lowest old id whose new id differs from it
+    kept_new: set[int] = set()
+    gone: dict[str, set[int]] = {}  # words an edited article lost, by new id
+    came: dict[str, set[int]] = {}  # words new, backfilled or edited articles brought
+    for ident in range(same, old_count):
+        before = old[old_count - 1 - ident]
+        target = new_ids.get(before.url, -1)
+        now = new[new_count - 1 - target] if target >= 0 else None
+        if now is None or now.published != before.published:
+            target = -1  # gone, or moved to another date: its new self comes below
+        remap.append(target)
+        if target != ident:
+            moved = min(moved, ident)
+        if now is None or target < 0:
             continue
-        ids = set(postings.get(word, ()))
-        ids.difference_update(gone.get(word, ()))
-        ids.update(came.get(word, ()))
-        merged = sorted(ids)
-        merged += appended.get(word, ())  # newer than everything before: still ascending
-        if merged:
-            updated[word] = array("i", merged)
+        kept_new.add(target)
+        if now is not before:
+            old_words, new_words = article_words(before), article_words(now)
+            for word in old_words - new_words:
+                gone.setdefault(word, set()).add(target)
+            for word in new_words - old_words:
+                came.setdefault(word, set()).add(target)
+    for target in range(same, new_count):
+        if target not in kept_new:
+            for word in article_words(new[new_count - 1 - target]):
+                came.setdefault(word, set()).add(target)
+    updated: Postings = {}
+    for word, ids in postings.items():
+        cut = bisect_left(ids, moved)
+        if cut < len(ids):
+            # Monotone: the renumbered tail stays ascending.
+            tail = [t for t in map(remap.__getitem__, ids[cut:]) if t >= 0]
+            ids = ids[:cut] + array("i", tail)
+        if ids:
+            updated[word] = ids
+    for word in gone.keys() | came.keys():
+        ids = updated.get(word, EMPTY)
+        lost, brought = gone.get(word, set()), came.get(word, set())
+        if not lost and brought and min(brought) > (ids[-1] if ids else -1):
+            ids = ids + array("i", sorted(brought))  # all newer: on the end, in C
+        else:
+            ids = array("i", sorted(set(ids).difference(lost).union(brought)))
+        if ids:
+            updated[word] = ids
         else:
             updated.pop(word, None)
     return updated
