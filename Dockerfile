@@ -17,6 +17,8 @@ COPY feedsvc ./feedsvc
 RUN /opt/feedsvc/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 FROM ${PYTHON_IMAGE}
+# Set FEEDSVC_BASE_URL (or FEEDSVC_ALLOWED_HOSTS) when running it: without either,
+# only requests for the loopback host names are answered (see docs/deploy.md).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/feedsvc/bin:$PATH \
@@ -37,5 +39,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=4s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=3)"]
 # gunicorn with feedsvc's settings (feedsvc/gunicorn_conf.py): workers from the CPUs
-# (WEB_CONCURRENCY overrides), bound to 0.0.0.0:$PORT.
+# (WEB_CONCURRENCY overrides), each serving connections as greenlets so slow clients
+# cannot hold it, bound to 0.0.0.0:$PORT.
 CMD ["gunicorn", "-c", "python:feedsvc.gunicorn_conf", "feedsvc.wsgi:app"]

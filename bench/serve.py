@@ -1,7 +1,8 @@
 """Requests per second for a cached feed under gunicorn, against the ceiling and nginx.
 
 Starts, on 127.0.0.1 only and for a bounded time, with the same gunicorn settings
-(feedsvc's own gunicorn_conf: gthread, ``--workers`` workers, 4 threads each):
+(feedsvc's own gunicorn_conf: ``--workers`` workers of its worker class, gevent
+unless ``GUNICORN_WORKER_CLASS`` names another):
 
 - ``ceiling``: a minimal Flask app returning the feed's bytes from memory;
 - ``feedsvc``: the service on a generated store, measured as

@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .config import coerce
     from .content import store
     from .render import cache
-    from .web import errors, fastpath, hooks, pages, routing, security, views
+    from .web import errors, fastpath, hooks, limits, origin, pages, routing, security, views
 
     app = Flask(__name__)
     app.config.from_prefixed_env("FEEDSVC")
@@ -35,7 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     hooks.init_app(app)
     hooks.add(app, app.extensions["feedsvc.reloader"].ensure_running)
     cache.init_app(app)
+    limits.init_app(app)
     errors.init_app(app)
+    origin.init_app(app)
     security.init_app(app)
     _init_operations(app)
     routing.init_app(app)  # after the request id is set, so its 301s and 400s carry it

@@ -7,8 +7,10 @@ configuration table is this one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +27,18 @@ SETTINGS: tuple[Setting, ...] = (
         "BASE_URL",
         "",
         str,
-        "Public origin of the service, e.g. https://feeds.example.com; feeds use it for "
-        "absolute links. Empty: taken from each request's Host.",
+        "Public origin of the service, e.g. https://feeds.example.com: every link, id and "
+        "redirect is built from it, whatever the request's Host says. Empty: taken from the "
+        "request's Host, which must then be on ALLOWED_HOSTS.",
+    ),
+    Setting(
+        "ALLOWED_HOSTS",
+        "",
+        str,
+        "Comma-separated Host names the service answers (a leading dot allows subdomains, "
+        "a name with a port allows that port only, * allows any); other hosts get a 400. "
+        "Empty: the loopback names only, unless BASE_URL is set (then any Host is served "
+        "BASE_URL's links).",
     ),
     Setting("TITLE", "feedsvc", str, "Site title, shown in every feed's title."),
     Setting("DESCRIPTION", "The latest news articles", str, "Description of the main feed."),
@@ -75,6 +87,42 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         "Number of trusted reverse proxies whose X-Forwarded-* headers give the scheme and host.",
     ),
+    Setting(
+        "READYZ_PATHS",
+        False,
+        bool,
+        "true: /readyz names each skipped file; false: it gives reasons and counts only, "
+        "as file names can tell what is not published yet.",
+    ),
+    Setting(
+        "METRICS_ALLOW",
+        "127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7",
+        str,
+        "Comma-separated addresses or networks (CIDR) that may read /metrics; others get "
+        "a 404. Loopback and the private networks by default; 0.0.0.0/0, ::/0 for anyone.",
+    ),
+    Setting(
+        "RENDER_RATE",
+        2.0,
+        float,
+        "Uncached feeds and pages a second one client may have rendered, per worker "
+        "process (a burst of RENDER_BURST); past it, 429 with Retry-After. 0: no limit.",
+    ),
+    Setting("RENDER_BURST", 30, int, "Uncached renders a client may have at once, per worker."),
+    Setting(
+        "POLL_LIMIT",
+        10,
+        int,
+        "Unconditional GETs of one feed URL a client may make per MAX_AGE seconds (per "
+        "worker); past it, 429 with Retry-After. Conditional requests never count. 0: no limit.",
+    ),
+    Setting(
+        "LIMITS_EXEMPT",
+        "127.0.0.0/8, ::1",
+        str,
+        "Addresses or networks (CIDR) never limited by RENDER_RATE or POLL_LIMIT: loopback, "
+        "so a proxy on the same host without PROXY_HOPS does not share one budget.",
+    ),
     Setting("WORKERS", 0, int, "Processes used to parse a large store; 0: one per CPU."),
     Setting(
         "BACKGROUND_LOAD",
@@ -121,4 +169,22 @@ def coerce(config: MutableMapping) -> None:
             raise ValueError(
                 f"FEEDSVC_{setting.name}={value!r} is not a valid {setting.type.__name__}"
             ) from exc
-    config["BASE_URL"] = config["BASE_URL"].rstrip("/")
+    config["BASE_URL"] = check_base_url(config["BASE_URL"])
+
+
+def check_base_url(value: str) -> str:
+    """``BASE_URL`` without its trailing slash, or ValueError if it is no http(s) origin."""
+    value = value.rstrip("/")
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not re.fullmatch(
+            r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?", parts.netloc
+        )
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(f"FEEDSVC_BASE_URL={value!r} is not an http:// or https:// origin")
+    return value

@@ -28,11 +28,15 @@ bind = (
     os.environ.get("GUNICORN_BIND")
     or f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 )
-# Feeds are served from memory, so a worker per core, and a few threads each to
-# overlap slow clients, use the machine without oversubscribing it.
+# Feeds are served from memory, so a worker per core uses the machine without
+# oversubscribing it. Each worker serves its connections as greenlets (feedsvc/worker.py),
+# so slow and idle clients cost memory, not threads; each request's head must arrive
+# within `keepalive` seconds. GUNICORN_WORKER_CLASS=gthread brings back a thread per
+# connection (GUNICORN_THREADS of them), for a deployment behind a buffering proxy.
 workers = int(os.environ.get("WEB_CONCURRENCY", _cpus))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "feedsvc.worker.Worker")
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
-worker_class = "gthread"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
 # Load the store once in the master; forked workers share its memory.
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
@@ -78,6 +82,11 @@ def post_worker_init(worker: Worker) -> None:
     from feedsvc.web.health import start_loading
 
     start_loading(worker.wsgi)
+    # Every worker keeps its own store fresh (and says how), not only those that have
+    # had a request yet.
+    reloader = getattr(worker.wsgi, "extensions", {}).get("feedsvc.reloader")
+    if reloader is not None:
+        reloader.ensure_running()
 
 
 def child_exit(server: Arbiter, worker: Worker) -> None:

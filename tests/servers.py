@@ -121,11 +121,13 @@ def gunicorn(
 def raw_request(port: int, data: bytes, timeout: float = 5.0) -> bytes:
     """Send bytes as they are, read until the server closes or goes quiet."""
     with socket.create_connection(("127.0.0.1", port), timeout) as sock:
-        sock.sendall(data)
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            sock.sendall(data)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_WR)
         chunks = []
-        with contextlib.suppress(TimeoutError):
+        # A reset after (or instead of) an answer is a server refusing to read on.
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
             while chunk := sock.recv(65536):
                 chunks.append(chunk)
     return b"".join(chunks)

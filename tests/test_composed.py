@@ -527,3 +527,24 @@ def test_composed_feeds_page_through_their_next_links(client, fmt):
             links = [link for link in parsed.feed.links if link.rel == "next"]
             address = links[0].href if links else None
     assert seen == everything
+
+
+def test_a_client_cycling_search_values_is_held_to_its_render_budget(store_dir):
+    fill(store_dir)
+    app = store_dir.app(CLOCK=lambda: NOW, RENDER_RATE=1, RENDER_BURST=3, LIMITS_EXEMPT="")
+    now = [1000.0]
+    budgets = app.extensions["feedsvc.limits"]
+    budgets.renders.clock = budgets.polls.clock = lambda: now[0]
+    client = app.test_client()
+    client_of = {"REMOTE_ADDR": "203.0.113.7"}
+
+    def ask(query: str, who=client_of):
+        return client.get("/feed.json", query_string={"q": query}, environ_base=who)
+
+    assert [ask(f"robot w{n}").status_code for n in range(3)] == [200, 200, 200]
+    refused = ask("robot w3")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert ask("robot w0").status_code == 200  # cached: free
+    assert ask("robot w3", {"REMOTE_ADDR": "198.51.100.9"}).status_code == 200  # another client
+    now[0] += 1.0
+    assert ask("robot w4").status_code == 200  # the budget refilled

@@ -40,7 +40,13 @@ def fast_path_of(app) -> FastPath:
 
 @pytest.fixture
 def app():
-    app = create_app({"CONTENT_DIR": str(SAMPLE), "RELOAD_INTERVAL": 0})
+    app = create_app(
+        {
+            "CONTENT_DIR": str(SAMPLE),
+            "RELOAD_INTERVAL": 0,
+            "ALLOWED_HOSTS": "localhost, .example.org",
+        }
+    )
     fast = fast_path_of(app)
     fast.fallback = Counted(fast.fallback)
     return app
@@ -245,7 +251,7 @@ def test_an_edit_is_served_at_once(store_dir):
 
 def test_forwarded_hosts_reach_the_fast_path(store_dir):
     store_dir.add("a.md", article())
-    app = store_dir.app(PROXY_HOPS=1)
+    app = store_dir.app(PROXY_HOPS=1, ALLOWED_HOSTS="public.example.net")
     fast_path_of(app).fallback = Counted(fast_path_of(app).fallback)
     headers = {"X-Forwarded-Host": "public.example.net", "X-Forwarded-Proto": "https"}
     flask, fast, answered = both_ways(app, "/feed.atom", headers=headers)
@@ -333,7 +339,7 @@ def test_request_log_off_is_honoured(app, log_lines):
 
 def counters(app) -> dict:
     """Every sample of the app's metrics but the latency sums and buckets (timing differs)."""
-    text = call(app, "/metrics", fast=True)[2].decode()
+    text = call(app, "/metrics", fast=True, REMOTE_ADDR="127.0.0.1")[2].decode()
     samples = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

@@ -142,3 +142,17 @@ def test_background_load_starts_in_every_worker_without_a_request(tmp_path):
             time.sleep(0.05)
         assert len(loaded) == 2  # one /healthz was sent: post_worker_init started the rest
         assert get(running.url + "/readyz")[0] == 200
+
+
+def test_every_worker_keeps_its_store_fresh_without_a_request(tmp_path):
+    with gunicorn(SAMPLE, tmp_path / "server.log", workers=2) as running:
+        deadline = time.monotonic() + 10
+        keeping: set[int] = set()
+        while len(keeping) < 2 and time.monotonic() < deadline:
+            keeping = {
+                r["pid"]
+                for r in json_lines(running)
+                if r["message"].startswith(("watching ", "not watching "))
+            }
+            time.sleep(0.05)
+        assert len(keeping) == 2  # one /healthz was sent: post_worker_init started the rest

@@ -20,7 +20,7 @@ def test_readyz_describes_the_loaded_store(store_dir):
     store_dir.add("a.md", article())
     store_dir.add("b.md", article(webUrl="https://news.example.com/2", topics=["AI", "Robots"]))
     store_dir.add("bad.md", "---\ntitle: [unclosed\n---\n")
-    response = store_dir.app().test_client().get("/readyz")
+    response = store_dir.app(READYZ_PATHS=True).test_client().get("/readyz")
     assert response.status_code == 200
     body = response.get_json()
     assert body["ready"] is True

@@ -280,7 +280,12 @@ RAW_REQUESTS = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("hostile") / "server.log"
-    with gunicorn(SAMPLE, log, workers=1, env={"FEEDSVC_RELOAD_INTERVAL": "0"}) as live:
+    with gunicorn(
+        SAMPLE,
+        log,
+        workers=1,
+        env={"FEEDSVC_RELOAD_INTERVAL": "0", "FEEDSVC_ALLOWED_HOSTS": "x, 127.0.0.1"},
+    ) as live:
         yield live
 
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 
+import listparser
 import pytest
 from conftest import SAMPLE, article, front_matter
 from servers import get, gunicorn, metric_total, nginx, nginx_binary, scrape
@@ -29,7 +30,13 @@ def deployment(tmp_path_factory):
     store = root / "store"
     shutil.copytree(SAMPLE, store)
     (store / "edited.md").write_text(front_matter(article(title="Before the edit")))
-    env = {"FEEDSVC_MAX_AGE": str(MAX_AGE), "FEEDSVC_RELOAD_INTERVAL": str(RELOAD_INTERVAL)}
+    env = {
+        "FEEDSVC_MAX_AGE": str(MAX_AGE),
+        "FEEDSVC_RELOAD_INTERVAL": str(RELOAD_INTERVAL),
+        # As deployed behind the template: one trusted hop, the public names listed.
+        "FEEDSVC_PROXY_HOPS": "1",
+        "FEEDSVC_ALLOWED_HOSTS": "127.0.0.1, feeds.example.com",
+    }
     with (
         gunicorn(store, root / "a.log", workers=1, env=env) as a,
         gunicorn(store, root / "b.log", workers=1, env=env) as b,
@@ -139,3 +146,50 @@ def test_the_cache_keeps_apart_what_vary_names(deployment):
     assert gzip.decompress(zipped_body) == plain_body
     assert {feed["X-Cache-Status"], page["X-Cache-Status"], zipped["X-Cache-Status"]} == {"HIT"}
     assert "Accept" in page["Vary"] and "Accept-Encoding" in plain["Vary"]  # still sent on
+
+
+def test_a_foreign_host_cannot_poison_the_cache(deployment):
+    proxy, _, _ = deployment
+    status, _, _ = get(proxy.url + "/feeds.opml", {"Host": "evil-cache.example"})
+    assert status == 400
+    for _ in range(2):  # filled, then a hit
+        status, headers, body = get(proxy.url + "/feeds.opml")
+        assert status == 200 and b"evil-cache" not in body
+    assert headers["X-Cache-Status"] == "HIT"
+    links = {feed.url for feed in listparser.parse(body).feeds}
+    assert links and all(url.startswith("http://127.0.0.1:") for url in links)
+
+
+FORGED = {
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Proto": "javascript:alert(document.domain)//",
+    "X-Forwarded-Port": "1",
+    "X-Forwarded-Prefix": "/evil",
+    "Forwarded": "host=evil.example;proto=javascript",
+}
+
+
+@pytest.mark.parametrize("path", ["/topics/ai/embed", "/providers/techcrunch.com/feed.json"])
+def test_the_clients_forwarded_headers_are_replaced(deployment, path):
+    proxy, _, _ = deployment
+    status, _, body = get(proxy.url + path + "?from=forged", FORGED)
+    assert status in (200, 301, 400)  # whatever the query says, never the forged origin
+    status, _, body = get(proxy.url + path, FORGED)
+    assert status == 200
+    assert b"evil.example" not in body and b"/evil" not in body and b"javascript:" not in body
+    assert f"http://127.0.0.1:{proxy.port}/".encode() in body
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [["gzip", "gzip, deflate", "deflate, gzip, br", "br,gzip"], ["", "identity", "br", "deflate"]],
+)
+def test_the_cache_key_holds_the_encoding_normalised(deployment, spellings):
+    proxy, _, _ = deployment
+    path = proxy.url + "/topics/ai/feed.atom"
+    get(path, {"Accept-Encoding": "gzip, deflate, br, zstd"})  # a hit for the gzip spellings
+    get(path, {"Accept-Encoding": "identity"})  # and for the others
+    answers = [get(path, {"Accept-Encoding": value}) for value in spellings]
+    assert {headers["X-Cache-Status"] for _, headers, _ in answers} == {"HIT"}
+    zipped = {headers.get("Content-Encoding") for _, headers, _ in answers}
+    assert zipped == ({"gzip"} if spellings[0] == "gzip" else {None})

@@ -1,18 +1,22 @@
 """Files: walking the store folder and reading one file into an article.
 
 Only regular ``*.txt``/``*.md`` files inside the store are read; links that leave it
-and FIFOs are refused, and a file is opened without blocking and read no further
+or loop and FIFOs are refused, folders that cannot be listed are reported, and a file is opened without blocking and read no further
 than the size limit.
 """
 
 from __future__ import annotations
 
+import copyreg
+import errno
+import io
+import operator
 import os
+import pickle
 import stat as stat_module
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from . import persist
 from .articles import is_article_name, read_article
 from .model import MODEL_CLASSES, Article, Problem
 
@@ -25,12 +29,23 @@ class FileStat:
     mtime_ns: int
 
 
-def scan(root: str, rejected: list[Problem] | None = None) -> Iterator[FileStat]:
+@dataclass(slots=True)
+class ScanReport:
+    """What a scan found besides article files: folders listed, and what it could not read."""
+
+    folders: int = 0
+    rejected: list[Problem] = field(default_factory=list)  # article names not read
+    unreadable: list[str] = field(default_factory=list)  # folders (rel, ending in "/")
+
+
+def scan(root: str, report: ScanReport | None = None) -> Iterator[FileStat]:
     """Every article file below ``root``; hidden entries skipped, links leaving the store not followed.
 
-    Article-named entries that are not read (a link out of the store, a FIFO) are
-    added to ``rejected``. Raises OSError if ``root`` itself cannot be listed.
+    Article-named entries that are not read (a link out of the store or in a loop, a
+    FIFO) and folders that cannot be listed are reported as problems in ``report``.
+    Raises OSError if ``root`` itself cannot be listed.
     """
+    report = report if report is not None else ScanReport()
     real_root = os.path.realpath(root)
     # Relative paths are built from the folder's prefix: os.path.relpath per file
     # costs more than the stat call, and this runs over every file on every check.
@@ -40,10 +55,14 @@ def scan(root: str, rejected: list[Problem] | None = None) -> Iterator[FileStat]
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
-        except OSError:
+        except OSError as exc:
             if folder is root:
                 raise
+            report.unreadable.append(prefix)
+            reason = f"folder cannot be read ({exc.strerror or type(exc).__name__})"
+            report.rejected.append(Problem(prefix, reason))
             continue
+        report.folders += 1
         for entry in entries:
             name = entry.name
             if name.startswith("."):
@@ -60,20 +79,24 @@ def scan(root: str, rejected: list[Problem] | None = None) -> Iterator[FileStat]
             found = _examine(real_root, entry.path, prefix + name, is_link, entry.stat)
             if isinstance(found, FileStat):
                 yield found
-            elif found is not None and rejected is not None:
-                rejected.append(found)
+            elif found is not None:
+                report.rejected.append(found)
 
 
 def _examine(
     real_root: str, path: str, rel: str, is_link: bool, stat: Callable[[], os.stat_result]
 ) -> FileStat | Problem | None:
     """One article-named file: its stat, a Problem if it is not to be read (a link out
-    of the store, a FIFO), or None if it went away."""
+    of the store or in a loop, a FIFO), or None if it went away."""
     try:
         if is_link and os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
             return Problem(rel, "symbolic link to outside the store")
         st = stat()
-    except (OSError, ValueError):
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Problem(rel, "symbolic link loop")
+        return None
+    except ValueError:
         return None
     if not stat_module.S_ISREG(st.st_mode):  # regular files only
         return Problem(rel, "not a regular file")
@@ -135,6 +158,30 @@ def parse_batch(batch: list[tuple[str, str, int]], max_bytes: int) -> list:
 
 
 def parse_batch_pickled(batch: list[tuple[str, str, int]], max_bytes: int) -> bytes:
+    """A batch's results for the parent process, pickled (between our own processes only:
+    nothing pickled is ever written to disk)."""
+    table = copyreg.dispatch_table.copy()
+    for cls in MODEL_CLASSES:
+        table[cls] = _by_fields
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = table
+    pickler.dump(parse_batch(batch, max_bytes))
+    return buffer.getvalue()
+
+
+def _by_fields(obj: object) -> tuple:
     # The default pickling of slots dataclasses sets one slot at a time from Python,
-    # which made unpickling the workers' results the parent's main cost.
-    return persist.dumps(parse_batch(batch, max_bytes), MODEL_CLASSES)
+    # which made unpickling the workers' results the parent's main cost: rebuild each
+    # by calling its class with its fields in order. The fields are read by one
+    # attrgetter per class (in C), not a generator per object.
+    cls = type(obj)
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        names: tuple[str, ...] = cls.__slots__  # type: ignore[attr-defined]  # slotted dataclasses
+        getter = operator.attrgetter(*names)
+        fields = _FIELDS[cls] = getter if len(names) > 1 else lambda o: (getter(o),)
+    return cls, fields(obj)
+
+
+_FIELDS: dict[type, Callable[[object], tuple]] = {}

@@ -25,9 +25,9 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from . import persist, select
-from .files import FileStat, parse_batch, parse_batch_pickled, relative, scan, stat_one
-from .index import Group, Snapshot, build_snapshot
-from .model import MODEL_CLASSES, Article, Problem, Provider, printable
+from .files import FileStat, ScanReport, parse_batch, parse_batch_pickled, relative, scan, stat_one
+from .index import Snapshot, build_snapshot
+from .model import Article, Problem, Provider, printable
 from .reloader import Reloader
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ class Store:
         self._generation = 0
         self._snapshot: Snapshot | None = None
         self.root_missing = False
+        self.folders = 0  # folders the last full scan listed (the reloader's watch covers them)
         # Called with each newly published snapshot, inside the refresh (metrics use it).
         self.listeners: list[Callable[[Snapshot], None]] = []
         self._parsed_here = False  # a parse ran in this process, not in pool workers
@@ -189,22 +190,21 @@ class Store:
         """Take the entries (and, if nothing changed since, the index) from the cache file."""
         if self.cache_file is None:
             return None
-        payload = persist.load(self.cache_file)
-        if not isinstance(payload, dict) or payload.get("root") != os.path.realpath(self.root):
+        state = persist.load(self.cache_file)
+        if state is None or state.root != os.path.realpath(self.root):
             return None
-        self._entries = payload["entries"]
-        self._generation = payload["generation"]
+        self._entries = {rel: _Entry(*fields) for rel, fields in state.entries.items()}
+        self._generation = state.generation
         for entry in self._entries.values():
             if entry.article is not None and entry.article.provider is not None:
                 self._providers.setdefault(entry.article.provider, entry.article.provider)
-        everything, topics, providers, aliases, problems, files = payload["index"]
         return Snapshot(
-            everything=everything,
-            topics=MappingProxyType(topics),
-            providers=MappingProxyType(providers),
-            topic_aliases=MappingProxyType(aliases),
-            problems=problems,
-            files=files,
+            everything=state.everything,
+            topics=MappingProxyType(state.topics),
+            providers=MappingProxyType(state.providers),
+            topic_aliases=MappingProxyType(state.aliases),
+            problems=state.problems,
+            files=state.files,
             generation=self._generation,
             loaded_at=0.0,
             load_seconds=0.0,
@@ -221,21 +221,20 @@ class Store:
             return
         self._saved_at = now
         self._unsaved = False
-        index = (
-            snapshot.everything,
-            dict(snapshot.topics),
-            dict(snapshot.providers),
-            dict(snapshot.topic_aliases),
-            snapshot.problems,
-            snapshot.files,
+        state = persist.State(
+            root=os.path.realpath(self.root),
+            generation=self._generation,
+            entries={
+                rel: (e.size, e.mtime_ns, e.article, e.problem) for rel, e in self._entries.items()
+            },
+            everything=snapshot.everything,
+            topics=dict(snapshot.topics),
+            providers=dict(snapshot.providers),
+            aliases=dict(snapshot.topic_aliases),
+            problems=snapshot.problems,
+            files=snapshot.files,
         )
-        payload = {
-            "root": os.path.realpath(self.root),
-            "generation": self._generation,
-            "entries": self._entries,
-            "index": index,
-        }
-        persist.dump(self.cache_file, payload, MODEL_CLASSES + (_Entry, Group))
+        persist.dump(self.cache_file, state)
 
     def _root_gone(self, started: float) -> Snapshot:
         if not self.root_missing:
@@ -246,20 +245,38 @@ class Store:
         return self._publish(started, files=0)
 
     def _update_entries(self) -> bool:
-        """Re-read new and changed files, forget deleted ones; True if anything changed."""
+        """Re-read new and changed files, forget deleted ones; True if anything changed.
+
+        The files of a folder that cannot be listed keep their last good versions: a
+        permissions slip must not empty feeds any more than one unreadable file does.
+        """
         seen: set[str] = set()
         todo: list[FileStat] = []
-        rejected: list[Problem] = []
-        for stat in scan(self.root, rejected):
+        report = ScanReport()
+        for stat in scan(self.root, report):
             seen.add(stat.rel)
             if self._stale(stat):
                 todo.append(stat)
         if not os.path.isdir(self.root):
             # Gone mid-scan: what was seen is partial, so change nothing.
             raise FileNotFoundError(self.root)
+        self.folders = report.folders
+        if report.unreadable:
+            prefixes = tuple(report.unreadable)
+            seen.update(rel for rel in self._entries if rel.startswith(prefixes))
         refused = 0
-        for problem in rejected:
+        for problem in report.rejected:
             seen.add(problem.source)
+            if problem.source in report.unreadable:
+                kept = sum(
+                    1
+                    for rel, entry in self._entries.items()
+                    if rel.startswith(problem.source) and entry.article is not None
+                )
+                problem = replace(
+                    problem,
+                    reason=f"{problem.reason}; serving the last good versions of {kept} files",
+                )
             refused += self._refuse(problem)
         gone = self._entries.keys() - seen
         for rel in gone:

@@ -213,6 +213,23 @@ class Flag(Param):
         return "1"
 
 
+@dataclass(frozen=True, slots=True)
+class Size(Param):
+    """A number of items, one of a few sizes: any other whole number up to the largest is
+    read as the next size up, so the canonical form redirects there. However clients
+    spell it, a feed then has a few renders per page, not one per number."""
+
+    name: str
+    default: int
+    sizes: tuple[int, ...]
+
+    def parse(self, raw: str) -> int:
+        if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= self.sizes[-1]:
+            raise ValueError(f"'{self.name}' must be a whole number from 1 to {self.sizes[-1]}")
+        wanted = int(raw)
+        return next(size for size in self.sizes if size >= wanted)
+
+
 class Parsed(NamedTuple):
     """A query string read against a :class:`Query`."""
 
@@ -288,14 +305,16 @@ FILTERS = (
     Words("q", max_length=200, max_words=8),
     Domains("exclude", max_count=20),
 )
-FEED_QUERY = Query((*FILTERS, Whole("limit", 50, 1, 500), Whole("page", 1, 1, 100_000)))
+# Items per page: the sizes readers ask for, small ones for tests and previews.
+PAGE_SIZES = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
+FEED_QUERY = Query((*FILTERS, Size("limit", 50, PAGE_SIZES), Whole("page", 1, 1, 100_000)))
 # A digest is one item per day for 30 days: there is nothing to page through.
 DIGEST_QUERY = Query(FILTERS)
 FILTER_NAMES = tuple(param.name for param in FILTERS)
 # A topic's or provider's page composes a feed from its form: another topic (a union
 # on a topic's page, the topic on a provider's), a provider, digest or not, filters.
 BUILD_QUERY = Query((Name("topic"), Name("provider"), Flag("digest"), *FILTERS))
-EMBED_QUERY = Query((Whole("limit", 5, 1, 50),))
+EMBED_QUERY = Query((Size("limit", 5, tuple(size for size in PAGE_SIZES if size <= 50)),))
 
 
 @dataclass(frozen=True)

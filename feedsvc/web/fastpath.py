@@ -12,8 +12,8 @@ entry, and hands everything else to the Flask app unchanged:
   route's canonical form (Flask answers its 301 or 400), a request body;
 * a browser navigation that negotiation answers with the HTML page;
 * ``If-Match``, ``If-Unmodified-Since``, ``Range`` and ``If-Range``;
-* a Host header with anything but letters, digits, dots, dashes and a port, when
-  the site's URL comes from it (no ``BASE_URL``);
+* a Host or scheme that origin.py refuses (Flask answers the 400);
+* a client over its polling limit (limits.py; Flask answers the 429);
 * a composed feed (filters, unions, digests) spelled otherwise than canonically:
   Flask answers its 301;
 * a cache miss: Flask renders the feed and caches it for the next request (a
@@ -37,25 +37,22 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from werkzeug.http import http_date, is_resource_modified
-from werkzeug.wrappers import Request
 
 from ..render import urls
 from ..render.cache import Rendered
-from . import hooks, logs, negotiation, responses, security, views
+from . import hooks, limits, logs, negotiation, responses, security, views
 
 if TYPE_CHECKING:
     from flask import Flask
 
 log = logging.getLogger("feedsvc.fastpath")
 
-_SAFE_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
 # Preconditions this path leaves to Flask (If-None-Match and If-Modified-Since it handles).
 _UNHANDLED = tuple(
     name
@@ -88,9 +85,10 @@ class FastPath:
         self.cache = app.extensions["feedsvc.render_cache"]
         self.metrics = app.extensions["feedsvc.metrics"]
         self.hooks = hooks.hooks_of(app)  # the list Flask's before_request runs
+        self.origin = app.extensions["feedsvc.origin"]
+        self.limits = limits.limits_of(app)
         # Flask itself checks these against the Host; leave such apps to it.
         self.usable = not app.config.get("SERVER_NAME") and not app.config.get("TRUSTED_HOSTS")
-        self._hosts: dict[tuple, str] = {}
         self._headers: dict[tuple, _Templates] = {}
         self._date = (0, "")
 
@@ -129,7 +127,7 @@ class FastPath:
             return None
         if negotiation.wants_page(environ):
             return None  # the HTML page, from Flask
-        base_url = self._base_url(environ)
+        base_url = self.origin.of(environ)
         if base_url is None or not self.store.ready:
             return None
         config = self.config
@@ -138,6 +136,10 @@ class FastPath:
         key = views.feed_key(self.store.snapshot, route, values, parsed.values, site, config, path)
         if key is None:
             return None  # Flask's 301, 400 or 404
+        # Counted here once: Flask takes the outcome from the environ, whoever answers.
+        wait = environ[limits.POLL_WAIT] = self.limits.poll_wait(environ)
+        if wait:
+            return None  # Flask's 429
         rendered = self.cache.peek(key)
         if rendered is None:
             return None
@@ -173,27 +175,6 @@ class FastPath:
             return "304 NOT MODIFIED", headers, []
         body = rendered.gzipped if use_gzip else rendered.body
         return "200 OK", headers, [] if method == "HEAD" else [body]
-
-    def _base_url(self, environ: dict) -> str | None:
-        base_url = self.config["BASE_URL"]
-        if base_url:
-            return base_url
-        host = environ.get("HTTP_HOST")
-        if host is None or not _SAFE_HOST.fullmatch(host):
-            return None
-        key: tuple[str | None, ...] = (
-            environ.get("wsgi.url_scheme"),
-            host,
-            environ.get("SERVER_NAME"),
-            environ.get("SERVER_PORT"),
-        )
-        base_url = self._hosts.get(key)
-        if base_url is None:
-            if len(self._hosts) >= _MAX_MEMO:
-                self._hosts.clear()
-            # What views.site() takes, computed by werkzeug once per distinct host.
-            base_url = self._hosts[key] = Request(environ).host_url.rstrip("/")
-        return base_url
 
     def _templates(self, rendered: Rendered, use_gzip: bool) -> _Templates:
         """The header lists around Date for one cached entry, as responses.send() orders them.

@@ -14,6 +14,8 @@ and a lock it held would stay held in them.
 from __future__ import annotations
 
 import logging
+import re
+from collections import Counter
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -26,7 +28,7 @@ log = logging.getLogger("feedsvc.health")
 
 bp = Blueprint("health", __name__)
 
-# /readyz lists at most this many skipped files; the count is always whole.
+# /readyz lists at most this many skipped files (or reasons); the count is always whole.
 MAX_LISTED = 50
 
 
@@ -47,6 +49,13 @@ def readyz() -> Response:
         return _no_store(_json({"ready": False, "reason": "the store is loading"}, 503))
     snapshot = store.snapshot
     skipped = snapshot.skipped
+    listed: list[dict[str, object]]
+    if current_app.config["READYZ_PATHS"]:
+        listed = [{"path": p.source, "reason": p.reason} for p in skipped[:MAX_LISTED]]
+    else:
+        # File names can say what is not published yet (drafts): reasons and counts only.
+        counts = Counter(general_reason(p.reason) for p in skipped)
+        listed = [{"reason": r, "count": n} for r, n in sorted(counts.items())][:MAX_LISTED]
     body = {
         "ready": True,
         "articles": len(snapshot.articles),
@@ -54,7 +63,7 @@ def readyz() -> Response:
         "providers": len(snapshot.providers),
         "files": snapshot.files,
         "skipped_files": len(skipped),
-        "skipped": [{"path": p.source, "reason": p.reason} for p in skipped[:MAX_LISTED]],
+        "skipped": listed,
         "generation": snapshot.generation,
         "loaded_at": datetime.fromtimestamp(snapshot.loaded_at, UTC).isoformat(),
         "load_seconds": round(snapshot.load_seconds, 6),
@@ -67,6 +76,16 @@ def readyz() -> Response:
         body["reason"] = "the store folder is missing"
         return _no_store(_json(body, 503))
     return _no_store(_json(body, 200))
+
+
+_DUPLICATE = re.compile(r"^same webUrl as .*, which is newer; skipped$")
+_LAST_GOOD = re.compile(r"(; serving the last good versions of) [0-9]+ files$")
+
+
+def general_reason(reason: str) -> str:
+    """A problem's reason without the file names or counts some reasons carry."""
+    reason = _DUPLICATE.sub("same webUrl as a newer file; skipped", reason)
+    return _LAST_GOOD.sub(r"\1 its files", reason)
 
 
 def _json(body: dict, status: int) -> Response:

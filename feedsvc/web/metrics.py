@@ -7,15 +7,20 @@ gunicorn configuration sets that folder up before the app is imported (the mode 
 chosen when prometheus-client is first imported) and marks exited workers dead.
 
 Each app gets its own registry, so two apps in one test process never collide.
+Scrapes are answered only to the addresses of ``METRICS_ALLOW`` (loopback and the
+private networks by default: a Prometheus beside the service, never the internet);
+anyone else gets a 404. Behind ``PROXY_HOPS`` trusted proxies the address is the one
+they forwarded.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import time
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -28,6 +33,7 @@ from prometheus_client import (
 
 from ..content.index import Snapshot
 from ..content.store import Store
+from .clients import parse_networks
 from .logs import route_name
 
 bp = Blueprint("metrics", __name__)
@@ -146,6 +152,14 @@ def metrics_of(app: Flask) -> Metrics:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    allowed: tuple = current_app.extensions["feedsvc.metrics_allow"]
+    try:
+        client = ipaddress.ip_address((request.remote_addr or "").split("%")[0])
+    except ValueError:
+        client = None
+    if client is None or not any(client in network for network in allowed):
+        # Not advertised: the same answer as any unknown path.
+        abort(404)
     response = Response(metrics_of(current_app).exposition(), content_type=CONTENT_TYPE_LATEST)
     response.cache_control.no_store = True
     return response
@@ -163,6 +177,9 @@ def _finish(response: Response) -> Response:
 def init_app(app: Flask) -> Metrics:
     metrics = Metrics()
     app.extensions["feedsvc.metrics"] = metrics
+    app.extensions["feedsvc.metrics_allow"] = parse_networks(
+        app.config["METRICS_ALLOW"], "METRICS_ALLOW"
+    )
     store: Store = app.extensions["feedsvc.store"]
     store.listeners.append(metrics.observe_snapshot)
     if store.ready:

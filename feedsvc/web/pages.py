@@ -31,7 +31,7 @@ from ..render import compose, directory, paths, urls
 from ..render.cache import Rendered
 from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Entry
 from ..render.feeds import FeedPage, Site, iso_date
-from . import routing, views
+from . import limits, routing, views
 from .responses import send
 
 bp = Blueprint("pages", __name__)
@@ -73,9 +73,7 @@ _templates.globals.update(
 def _cached(
     key: tuple[Hashable, ...], build: Callable[[], bytes], updated: datetime, mimetype: str
 ) -> Response:
-    rendered, _ = views.render_cache().get(
-        ("pages", *key), lambda: Rendered.make(build(), updated, mimetype)
-    )
+    rendered, _ = limits.cached(("pages", *key), lambda: Rendered.make(build(), updated, mimetype))
     return send(rendered)
 
 

@@ -26,15 +26,14 @@ from ..content.store import Store
 from ..render import compose, feeds, urls
 from ..render.cache import RenderCache, Rendered
 from ..render.feeds import FeedPage, Site
-from . import negotiation, pages, routing
+from . import limits, negotiation, origin, pages, routing
 from .responses import send
 
 bp = Blueprint("feeds", __name__)
 
 
 def site() -> Site:
-    config = current_app.config
-    return site_of(config, config["BASE_URL"] or request.host_url.rstrip("/"))
+    return site_of(current_app.config, origin.base_url())
 
 
 def site_of(config: Mapping[str, Any], base_url: str) -> Site:
@@ -212,24 +211,12 @@ def composed_response(
     key, make = composed_page(target, fmt, site(), query, today(current_app.config))
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(_existing(make()))
-    cache = render_cache()
-    rendered = cache.peek(key)
-    hit = rendered is not None
-    if rendered is None:
-        charge_uncached()
-        rendered, hit = cache.get(key, lambda: _render(_existing(make())))
+    limits.check_poll()
+    # Every distinct filter value is a render the cache cannot absorb: a miss is
+    # charged to the client's render budget (a 429 past it), as any feed's is.
+    rendered, hit = limits.cached(key, lambda: _render(_existing(make())))
     g.cache_outcome = "hit" if hit else "miss"
     return send(rendered)
-
-
-def charge_uncached() -> None:
-    """Count one forced uncached composed render against the requesting client.
-
-    Each distinct filter value is a new render, so a client cycling through them
-    forces work the cache cannot absorb. This is where the per-client budget of
-    uncached renders is charged (a 429 with Retry-After past it), once the
-    per-client budget module is in the tree; until then every render is allowed.
-    """
 
 
 def _existing(page: FeedPage) -> FeedPage:
@@ -244,7 +231,8 @@ def feed_response(group: Group, fmt: str) -> Response:
         abort(404, "No such page of this feed.")
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(page)
-    rendered, hit = render_cache().get(cache_key(page), lambda: _render(page))
+    limits.check_poll()
+    rendered, hit = limits.cached(cache_key(page), lambda: _render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     return send(rendered)  # its Vary already names what negotiation looks at
 
