@@ -7,16 +7,21 @@ one row per mode, the median of ``--runs`` runs:
 - ``read``: open and read every file, one process: the I/O floor.
 - ``yaml``: ``yaml.load(front_matter, CSafeLoader)`` for every file, one process:
   what a naive loader costs.
-- ``cold``: ``Store(folder).refresh()`` and ``settle()``, as the service starts, with no
+- ``cold``: ``Store(folder).refresh()`` and ``freeze_heap()``, as the service starts, with no
   persisted cache (a first start).
 - ``restart``: the same with the persisted cache a previous start left (a restart
   over an unchanged store).
+
+With ``--baseline DIR`` (another version of feedsvc, a checkout or ``git archive``
+of it in DIR), ``cold-b`` and ``restart-b`` run the same loads with that version first
+on ``PYTHONPATH``, interleaved with the others: a before/after comparison in one run.
 
 ``rss/article`` is the growth of the serving process's resident memory from before
 the load to after it (store kept alive, garbage collected), divided by the
 articles served: the memory a snapshot costs per article.
 
     python bench/load.py bench/stores/1k bench/stores/10k bench/stores/100k --runs 3
+    python bench/load.py bench/stores/10k --modes cold,restart --baseline /tmp/before
 """
 
 from __future__ import annotations
@@ -89,14 +94,19 @@ def run_store(folder: str, cache: str) -> dict:
 
     if cache:
         os.environ["FEEDSVC_CACHE_DIR"] = cache
-    from feedsvc.content.store import Store, settle
+    from feedsvc.content.store import Store
+
+    try:
+        from feedsvc.content.heap import freeze_heap
+    except ImportError:  # a baseline from before content/heap.py
+        from feedsvc.content.store import settle as freeze_heap
 
     gc.collect()
     before = rss_bytes()
     started = time.perf_counter()
     store = Store(folder, **({"cache_dir": cache} if cache else {}))
     snapshot = store.refresh()
-    settle()  # the service collects and freezes before it serves: part of being ready
+    freeze_heap()  # the service collects and freezes before it serves: part of being ready
     seconds = time.perf_counter() - started
     served = len(snapshot.articles)
     return {
@@ -110,10 +120,15 @@ def run_store(folder: str, cache: str) -> dict:
 MODES = {"read": run_read, "yaml": run_yaml, "cold": run_store, "restart": run_store}
 
 
-def measure(mode: str, folder: str, cache: str) -> dict:
+def measure(mode: str, folder: str, cache: str, baseline: str | None = None) -> dict:
+    env = dict(os.environ)
+    if baseline:
+        env["PYTHONPATH"] = os.path.abspath(baseline)
     with tempfile.TemporaryFile("w+") as out:
         child = subprocess.Popen(
-            [sys.executable, __file__, "--one", mode, folder, "--cache", cache], stdout=out
+            [sys.executable, __file__, "--one", mode, folder, "--cache", cache],
+            stdout=out,
+            env=env,
         )
         # wait4's usage covers the child and every descendant it reaped, the parse
         # workers included: CPU seconds that machine load does not inflate.
@@ -134,6 +149,7 @@ def main() -> None:
     parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--cache", default="", help=argparse.SUPPRESS)
     parser.add_argument("--modes", default="read,yaml,cold,restart")
+    parser.add_argument("--baseline", help="folder of another feedsvc version to load beside")
     args = parser.parse_args()
     if args.one:
         result = MODES[args.one](args.folders[0], args.cache)
@@ -141,6 +157,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     modes = args.modes.split(",")
+    if args.baseline:
+        modes += [f"{mode}-b" for mode in modes if mode in ("cold", "restart")]
     print(
         f"{'store':>8} {'mode':>8} {'seconds':>8} {'cpu s':>7} {'art/s':>8} {'peak MB':>8} "
         f"{'B/art':>7} {'vs yaml':>8}",
@@ -152,15 +170,18 @@ def main() -> None:
         runs: dict[str, list[dict]] = {mode: [] for mode in modes}
         for _ in range(args.runs):
             for mode in modes:
+                kind, _, variant = mode.partition("-")
+                baseline = args.baseline if variant == "b" else None
                 cache = ""
-                if mode in ("cold", "restart"):
+                if kind in ("cold", "restart"):
                     cache = tempfile.mkdtemp(prefix="feedsvc-bench-cache-")
-                    if mode == "restart":
-                        measure("cold", folder, cache)  # leaves the persisted cache behind
+                    if kind == "restart":
+                        # Leaves the persisted cache behind.
+                        measure("cold", folder, cache, baseline)
                     else:
                         shutil.rmtree(cache)
                         cache = ""
-                runs[mode].append(measure(mode, folder, cache))
+                runs[mode].append(measure(kind, folder, cache, baseline))
                 if cache:
                     shutil.rmtree(cache, ignore_errors=True)
         rows = {

@@ -24,8 +24,9 @@ import statistics
 import tempfile
 import time
 
+from feedsvc.content.heap import freeze_heap
 from feedsvc.content.reloader import Reloader
-from feedsvc.content.store import Store, settle
+from feedsvc.content.store import Store
 
 
 def wait_for(store: Store, source: str, title: str, timeout: float = 30.0) -> None:
@@ -50,7 +51,7 @@ def main() -> None:
     started = time.perf_counter()
     store = Store(args.folder, cache_dir=args.cache_dir)
     snapshot = store.refresh()
-    settle()  # as init_app does in a serving process
+    freeze_heap()  # as init_app does in a serving process
     print(f"{len(snapshot.articles)} articles loaded in {time.perf_counter() - started:.1f} s")
     # Edit the newest article, so the check above finds it among the first few.
     newest = snapshot.articles[0]

@@ -13,15 +13,16 @@ disturb less than the wall clock, and the ratios are taken from it.
 - ``floor``: plain feedgen, no extensions, writing the same items' title, link,
   guid, pubDate, description and one enclosure: what feedgen itself costs for
   items of this size. ``vs floor`` divides by it.
-- ``base`` (with ``--baseline FILE``): another version of ``feedsvc/render/feeds.py``,
-  timed in the same rounds for a before/after comparison, with its own caches
-  emptied before each render; ``vs base`` divides by it.
+- ``base`` (with ``--baseline FILE``): a single-module version of the renderers (a
+  ``feeds.py`` with ``render(page)``, as before the split by format), timed in the
+  same rounds for a before/after comparison, with its own caches emptied before each
+  render; ``vs base`` divides by it.
 
 Nothing else is cached between renders but the compiled templates, which a serving
 process keeps for its lifetime.
 
     python bench/render.py bench/stores/10k
-    git show REV:feedsvc/feeds.py > /tmp/feeds_before.py
+    git show REV:feedsvc/render/feeds.py > /tmp/feeds_before.py
     python bench/render.py bench/stores/10k --baseline /tmp/feeds_before.py
 """
 
@@ -42,7 +43,8 @@ from markupsafe import escape
 
 from feedsvc.content.store import Store
 from feedsvc.render import feeds
-from feedsvc.render.feeds import FeedPage, Site
+from feedsvc.render.items import ITEM_CACHE_SIZE, ItemCache
+from feedsvc.render.page import FeedPage, Site
 
 SITE = Site("feedsvc", "The latest news articles", "en", "https://feeds.example.com")
 
@@ -102,12 +104,17 @@ def main() -> None:
     groups += sorted(snapshot.topics.values(), key=lambda g: -len(g.articles))[:3]
     groups += sorted(snapshot.providers.values(), key=lambda g: -len(g.articles))[:3]
     base = load_baseline(args.baseline) if args.baseline else None
+    items = ItemCache(ITEM_CACHE_SIZE)
+
+    def render(page: FeedPage) -> bytes:
+        return feeds.render(page, items)
+
     cases = [Case("rss", "floor", feedgen_floor)]
     for fmt in feeds.FORMATS:
         if base is not None:
             cases.append(Case(fmt, "base", base.render, getattr(base, "clear_item_cache", nothing)))
-        cases.append(Case(fmt, "cold", feeds.render, feeds.clear_item_cache))
-        cases.append(Case(fmt, "warm", feeds.render))
+        cases.append(Case(fmt, "cold", render, items.clear))
+        cases.append(Case(fmt, "warm", render))
     pages = {
         fmt: [FeedPage(SITE, group, fmt, args.limit) for group in groups] for fmt in feeds.FORMATS
     }

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from feedsvc.content.store import Store
 from feedsvc.render import feeds
-from feedsvc.render.feeds import FeedPage, Site
+from feedsvc.render.items import ITEM_CACHE_SIZE, ItemCache
+from feedsvc.render.page import FeedPage, Site
 
 SITES = [
     Site("feedsvc", "The latest news articles", "en", "https://feeds.example.com"),
@@ -39,6 +40,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     count = 0
+    items = ItemCache(ITEM_CACHE_SIZE)
     for folder in args.folders:
         snapshot = Store(folder, workers=1).refresh()
         groups = snapshot.groups
@@ -54,9 +56,9 @@ def main() -> None:
                         if not page.exists:
                             continue
                         if args.cold:
-                            feeds.clear_item_cache()
+                            items.clear()
                         name = f"s{s}-{group.kind}-{group.slug or 'all'}-l{limit}-p{number}.{fmt}"
-                        (where / name).write_bytes(feeds.render(page))
+                        (where / name).write_bytes(feeds.render(page, items))
                         count += 1
     print(f"{count} feeds written to {args.out}")
 

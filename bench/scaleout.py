@@ -23,11 +23,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from servers import get, gunicorn, metric_total, nginx, scrape
 
-from conftest import front_matter  # noqa: E402
-from servers import get, gunicorn, metric_total, nginx, scrape  # noqa: E402
+from feedsvc.content.frontmatter import dump as front_matter
 
 MAX_AGE = 5
 RELOAD_INTERVAL = 0.5

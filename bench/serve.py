@@ -11,7 +11,10 @@ unless ``GUNICORN_WORKER_CLASS`` names another):
 - ``nginx``: the same bytes as a static file, for scale;
 - with ``--flask-path``, a second feedsvc with ``FEEDSVC_FAST_PATH=false`` (every
   request through Flask, as before the fast path), measured as ``cached-f``,
-  ``304-f`` and ``gzip-f``.
+  ``304-f`` and ``gzip-f``;
+- with ``--baseline DIR``, another version of feedsvc (a checkout or ``git archive``
+  of it in DIR, put first on ``PYTHONPATH``) on the same store, measured as
+  ``cached-b``, ``304-b`` and ``gzip-b``: a before/after comparison in one run.
 
 Each case runs ``--duration`` seconds of ``wrk`` (keep-alive, ``--connections``),
 rounds interleave the cases so machine noise hits them alike, and the table shows
@@ -20,6 +23,8 @@ requests per second and in server CPU per request (the ceiling's CPU per request
 over the case's: above 1 is cheaper than the ceiling), which machine load skews least.
 
     python bench/serve.py bench/stores/1k --rounds 3
+    git archive main | tar -x -C /tmp/before
+    python bench/serve.py bench/stores/10k --rounds 5 --baseline /tmp/before
 """
 
 from __future__ import annotations
@@ -119,7 +124,7 @@ def group_cpu(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def settle(pgid: int, timeout: float = 120.0) -> None:
+def wait_until_idle(pgid: int, timeout: float = 120.0) -> None:
     """Wait until a server is idle: feedsvc's workers scan and watch the store once after start-up.
 
     That first scan costs seconds of CPU at 10k articles and would otherwise be
@@ -163,11 +168,13 @@ def main() -> None:
     parser.add_argument(
         "--flask-path", action="store_true", help="also measure feedsvc with FAST_PATH=false"
     )
+    parser.add_argument("--baseline", help="folder of another feedsvc version to measure beside")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="feedsvc-http-")
     os.chmod(tmp, 0o755)  # nginx's workers run as an unprivileged user
     ports = {"feedsvc": args.port, "ceiling": args.port + 1, "nginx": args.port + 2}
     ports["flask"] = args.port + 3
+    ports["baseline"] = args.port + 4
     processes = []
     try:
         env = {"FEEDSVC_CONTENT_DIR": os.path.abspath(args.store)}
@@ -196,22 +203,29 @@ def main() -> None:
                 [nginx, "-c", f"{tmp}/nginx.conf", "-g", "daemon off;"], start_new_session=True
             )
         )
+        variants = {}  # suffix: (port name, extra environment)
         if args.flask_path:
-            env_flask = {**env, "FEEDSVC_FAST_PATH": "false"}
-            processes.append(
-                gunicorn("feedsvc.wsgi:app", ports["flask"], args.workers, env_flask, tmp)
+            variants["f"] = ("flask", {"FEEDSVC_FAST_PATH": "false"})
+        if args.baseline:
+            variants["b"] = ("baseline", {"PYTHONPATH": os.path.abspath(args.baseline)})
+        variant_processes = {}
+        for suffix, (port_name, extra) in variants.items():
+            process = gunicorn(
+                "feedsvc.wsgi:app", ports[port_name], args.workers, {**env, **extra}, tmp
             )
-            flask_url = f"http://127.0.0.1:{ports['flask']}/feed.rss"
-            wait_up(flask_url, timeout=300)
+            processes.append(process)
+            variant_processes[suffix] = process
+            url = f"http://127.0.0.1:{ports[port_name]}/feed.rss"
+            wait_up(url, timeout=300)
             for _ in range(20):
-                urllib.request.urlopen(flask_url).read()
+                urllib.request.urlopen(url).read()
         ceiling_url = f"http://127.0.0.1:{ports['ceiling']}/feed.rss"
         nginx_url = f"http://127.0.0.1:{ports['nginx']}/feed.rss"
         wait_up(ceiling_url)
         wait_up(nginx_url)
         feedsvc_group, ceiling_group, nginx_group = (p.pid for p in processes[:3])
         for process in processes:
-            settle(process.pid)
+            wait_until_idle(process.pid)
         cases = {
             "ceiling": (ceiling_url, [], ceiling_group),
             "cached": (feed_url, [], feedsvc_group),
@@ -219,11 +233,12 @@ def main() -> None:
             "gzip": (feed_url, ["Accept-Encoding: gzip"], feedsvc_group),
             "nginx": (nginx_url, [], nginx_group),
         }
-        if args.flask_path:
-            flask_group = processes[3].pid
-            cases["cached-f"] = (flask_url, [], flask_group)
-            cases["304-f"] = (flask_url, [f"If-None-Match: {etag}"], flask_group)
-            cases["gzip-f"] = (flask_url, ["Accept-Encoding: gzip"], flask_group)
+        for suffix, (port_name, _) in variants.items():
+            url = f"http://127.0.0.1:{ports[port_name]}/feed.rss"
+            group = variant_processes[suffix].pid
+            cases[f"cached-{suffix}"] = (url, [], group)
+            cases[f"304-{suffix}"] = (url, [f"If-None-Match: {etag}"], group)
+            cases[f"gzip-{suffix}"] = (url, ["Accept-Encoding: gzip"], group)
         results: dict[str, list[dict]] = {name: [] for name in cases}
         for _ in range(args.rounds):
             for name, (url, headers, group) in cases.items():

@@ -40,13 +40,10 @@ import threading
 import time
 from pathlib import Path
 
+import servers
 from lxml import etree
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-import servers  # noqa: E402 - tests/servers.py starts gunicorn for the tests too
-from conftest import front_matter  # noqa: E402
+from feedsvc.content.frontmatter import dump as front_matter
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"

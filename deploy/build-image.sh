@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the feedsvc image without a daemon (buildah, chroot isolation) and tag it
-# localhost/feedsvc:test, which tests/test_image.py then runs on 127.0.0.1.
+# localhost/feedsvc:test, which tests/test_container_image.py then runs on 127.0.0.1.
 #
 #   deploy/build-image.sh             # FROM python:3.11-slim-bookworm, from a registry
 #   deploy/build-image.sh --standin   # where no image registry is reachable: a local

@@ -23,8 +23,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from .config import coerce
     from .content import store
-    from .render import cache
-    from .web import errors, fastpath, hooks, limits, origin, pages, routing, security, views
+    from .render import cache, items
+    from .web import (
+        errors,
+        fastpath,
+        hooks,
+        limits,
+        origin,
+        pages,
+        responses,
+        routing,
+        security,
+        views,
+    )
 
     app = Flask(__name__)
     app.config.from_prefixed_env("FEEDSVC")
@@ -35,6 +46,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     hooks.init_app(app)
     hooks.add(app, app.extensions["feedsvc.reloader"].ensure_running)
     cache.init_app(app)
+    items.init_app(app)
+    responses.init_app(app)
     limits.init_app(app)
     errors.init_app(app)
     origin.init_app(app)

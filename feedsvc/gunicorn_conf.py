@@ -10,11 +10,14 @@ TTIN/TTOU add or remove a worker. The store needs no signal: it reloads itself.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from gunicorn.glogging import Logger
 
 from feedsvc.web.logs import logging_config
 
@@ -57,6 +60,21 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 logconfig_dict = logging_config(
     os.environ.get("FEEDSVC_LOG_LEVEL", "INFO"), access_log=accesslog is not None
 )
+
+
+class QuietAccessLogger(Logger):
+    """gunicorn's logger, building an access line only when its logger would write it.
+
+    With a logging config, gunicorn formats every request's access atoms even when
+    the access logger drops them.
+    """
+
+    def access(self, resp: Any, req: Any, environ: dict, request_time: Any) -> None:
+        if self.access_log.isEnabledFor(logging.INFO):
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = QuietAccessLogger
 # gunicorn's control socket lives in $HOME, shared by every server of a user and often
 # not writable in a container; the signals above do the same job.
 control_socket_disable = True

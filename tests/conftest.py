@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import yaml
 from werkzeug.serving import make_server
 
 from feedsvc import create_app
+from feedsvc.content import frontmatter
 from feedsvc.web import logs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,8 +63,7 @@ def article(**fields) -> dict:
     return data
 
 
-def front_matter(data: dict) -> str:
-    return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n"
+front_matter = frontmatter.dump
 
 
 class StoreDir:

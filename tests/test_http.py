@@ -165,10 +165,10 @@ def test_concurrent_requests_render_a_feed_once(store_dir, monkeypatch):
     calls = []
     real = feeds.FORMATS["atom"].render
 
-    def slow_render(page):
+    def slow_render(page, items):
         calls.append(page)
         time.sleep(0.2)
-        return real(page)
+        return real(page, items)
 
     monkeypatch.setitem(
         feeds.FORMATS, "atom", feeds.Format(feeds.FORMATS["atom"].mimetype, slow_render)

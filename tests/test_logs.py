@@ -6,6 +6,7 @@ import json
 import logging
 import logging.config
 import os
+import threading
 
 import pytest
 from conftest import article, json_log
@@ -102,3 +103,38 @@ def test_logging_config_writes_json_from_any_logger(capsys, restore_logging):
         "feedsvc.test",
         1,
     )
+
+
+def test_lines_from_many_threads_reach_a_pipe_whole():
+    """Short lines and lines longer than a pipe keeps whole: none is cut or mixed."""
+    read_end, write_end = os.pipe()
+    handler = logs.LineHandler(os.fdopen(write_end, "w"))
+    handler.setFormatter(logs.formatter())
+    logger = logging.getLogger("feedsvc.test.lines")
+    logger.addHandler(handler)
+    logger.propagate = False
+    chunks: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: chunks.extend(iter(lambda: os.read(read_end, 65536), b""))
+    )
+    reader.start()
+
+    def work(n: int) -> None:
+        for i in range(200):
+            logger.warning("x" * (10 if i % 2 else 6000), extra={"worker": n, "i": i})
+
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        logger.removeHandler(handler)
+        handler.stream.close()
+    reader.join(30)
+    lines = b"".join(chunks).splitlines()
+    records = [json.loads(line) for line in lines]
+    assert sorted((r["worker"], r["i"]) for r in records) == [
+        (n, i) for n in range(4) for i in range(200)
+    ]

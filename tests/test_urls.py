@@ -140,3 +140,19 @@ def test_a_new_route_kind_gets_its_rule_matcher_and_builder_from_its_template():
     assert route.url("https://f.example", {"slug": "a", "domain": "d", "fmt": "rss"}, {}) == (
         "https://f.example/topics/a/providers/d/feed.rss"
     )
+
+
+def test_a_feed_route_may_find_its_group_its_own_way(app):
+    snapshot = app.extensions["feedsvc.store"].snapshot
+    asked = []
+
+    def newest_topic(snapshot, values):
+        asked.append(dict(values))
+        return next(iter(snapshot.topics.values()), None)
+
+    route = urls.Route("feeds.newest", "/newest/feed.{fmt}", urls.FEED_QUERY, resolve=newest_topic)
+    values = route.match("/newest/feed.json")
+    assert route.group_in(snapshot, values) is next(iter(snapshot.topics.values()))
+    assert asked == [{"fmt": "json"}]
+    assert urls.TOPIC_FEED.group_in(snapshot, {"slug": "AI", "fmt": "rss"}).slug == "ai"
+    assert urls.TOPIC_FEED.group_in(snapshot, {"slug": "nowhere", "fmt": "rss"}) is None

@@ -213,8 +213,8 @@ def _images(value: object, notes: _Notes, where: str) -> tuple[Image, ...]:
             Image(
                 url=image_url,
                 mime_type=clean.image_type(image_url),
-                width=clean.integer(item.get("width")),
-                height=clean.integer(item.get("height")),
+                width=clean.pixel_size(item.get("width")),
+                height=clean.pixel_size(item.get("height")),
                 title=_text(item.get("title"), notes, f"{where}[{index}].title", limit=1000),
             )
         )

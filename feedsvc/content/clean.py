@@ -90,7 +90,7 @@ def url(value: object) -> str | None:
     return quote(value, safe="%/:=&?~#+!$,;'@()*[]")
 
 
-def integer(value: object) -> int | None:
+def pixel_size(value: object) -> int | None:
     """A non-negative pixel count; ``'640px'`` and ``'640'`` read as 640."""
     if isinstance(value, bool):
         return None

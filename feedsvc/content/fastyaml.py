@@ -1,7 +1,7 @@
 """A fast path for the front matter that every store file has, with PyYAML's exact results.
 
-PyYAML's libyaml loader still builds every value in Python and was most of the
-cost of a cold start; ``yaml_rs`` (Rust) parses the same text several times faster.
+PyYAML's libyaml loader still builds every value in Python, the largest part of a
+cold start; ``yaml_rs`` (Rust) parses the same text several times faster.
 But it reads YAML 1.2 and PyYAML reads 1.1, and they disagree on plain scalars
 (``yes``, ``on``, ``012``, ``1e3``, ``0o7``, dates), on duplicate keys and on
 characters PyYAML refuses. So the fast path takes only front matter made of lines

@@ -87,6 +87,11 @@ _SECURED = re.compile(
 )
 
 
+def dump(data: dict) -> str:
+    """An article file's text with ``data`` as its front matter (the inverse of reading it)."""
+    return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n"
+
+
 def _strip_secured(front: str) -> str:
     """``front`` without its first :data:`_SECURED` match, as ``_SECURED.sub(count=1)``.
 
@@ -196,7 +201,7 @@ def _merged_pairs(node: MappingNode, sizes: dict[int, int]) -> int:
 
 
 # The parser bases are chosen at import (libyaml's or PyYAML's), which mypy cannot follow.
-class _Loader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):  # type: ignore[misc]
+class _ArticleYamlLoader(_BoundedComposer, *_PARSER, _TolerantConstructor, Resolver):  # type: ignore[misc]
     """The safe loader with bounds: our composer comes first, so it replaces libyaml's."""
 
     def __init__(self, stream: str) -> None:
@@ -213,11 +218,11 @@ def parse_yaml(front: str) -> object:
         data.pop("secured", None)
         return data
     try:
-        data = yaml.load(stripped, Loader=_Loader)  # noqa: S506 - safe loader
+        data = yaml.load(stripped, Loader=_ArticleYamlLoader)  # noqa: S506 - safe loader
     except yaml.YAMLError:
         if len(stripped) == len(front) + 1:
             raise
-        data = yaml.load(front, Loader=_Loader)  # noqa: S506 - the error, if any, is the file's
+        data = yaml.load(front, Loader=_ArticleYamlLoader)  # noqa: S506 - the error, if any, is the file's
     if isinstance(data, dict):
         data.pop("secured", None)
     return data

@@ -29,7 +29,7 @@ _MAX_TARGETED = 1000
 # place raises no event in the old folder's watch.
 ROOT_CHECK_INTERVAL = 1.0
 # Events come in bursts (an editor writes, then renames); wait this long to take them together.
-_SETTLE = 0.05
+_EVENT_DEBOUNCE = 0.05
 
 
 @dataclass
@@ -93,7 +93,7 @@ class Reloader:
                 # (and the render cache at most one invalidation per refresh time),
                 # however large the store, while an edit after a quiet spell waits
                 # only the settle time.
-                self.sleep(max(_SETTLE, idle_until - self.clock()))
+                self.sleep(max(_EVENT_DEBOUNCE, idle_until - self.clock()))
                 self._wake.clear()
                 with self._lock:
                     changed, self._changed = self._changed, set()

@@ -10,8 +10,6 @@ half-written save never drops an article from the feeds.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import os
 import pickle
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from . import persist, select
 from .files import FileStat, ScanReport, parse_batch, parse_batch_pickled, relative, scan, stat_one
+from .heap import collector_paused, freeze_heap, freeze_without_collecting
 from .index import Snapshot, build_snapshot
 from .model import Article, Problem, Provider, printable
 from .reloader import Reloader
@@ -47,7 +46,7 @@ SAVE_INTERVAL = 60.0
 
 
 @dataclass(slots=True)
-class _Entry:
+class _FileRecord:
     """What the store remembers of one file between scans."""
 
     size: int
@@ -73,7 +72,7 @@ class Store:
         self.cache_file = persist.cache_path(cache_dir, root, max_file_bytes) if cache_dir else None
         self._saved_at: float | None = None
         self.parsed_files = 0  # files read and parsed by the last refresh, for logs and tests
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _FileRecord] = {}
         # One Provider object per distinct provider: most articles share a handful.
         self._providers: dict[Provider, Provider] = {}
         self._lock = threading.Lock()  # one refresh at a time
@@ -103,13 +102,13 @@ class Store:
         # would walk them all many times over for nothing. The pause covers the index
         # too: re-enabled before it, the collector's next runs walked everything just
         # loaded while the index was built. (The second item is entered under the lock.)
-        with self._lock, _collector_paused(first := self._snapshot is None):
+        with self._lock, collector_paused(first := self._snapshot is None):
             snapshot = self._refresh()
             if first and not self._parsed_here:
                 # Nothing was parsed in this process: what the load made (restored,
                 # unpickled and scanned objects) holds no garbage cycles, so it leaves
-                # the collector's sight without a full pass over it (~0.5 s at 100k).
-                gc.freeze()
+                # the collector's sight without a full pass over it.
+                freeze_without_collecting()
             return snapshot
 
     def _refresh(self) -> Snapshot:
@@ -193,7 +192,7 @@ class Store:
         state = persist.load(self.cache_file)
         if state is None or state.root != os.path.realpath(self.root):
             return None
-        self._entries = {rel: _Entry(*fields) for rel, fields in state.entries.items()}
+        self._entries = {rel: _FileRecord(*fields) for rel, fields in state.entries.items()}
         self._generation = state.generation
         for entry in self._entries.values():
             if entry.article is not None and entry.article.provider is not None:
@@ -323,14 +322,13 @@ class Store:
         if article is not None and article.provider is not None:
             shared = self._providers.setdefault(article.provider, article.provider)
             if shared is not article.provider:
-                # The article was just parsed and nothing else holds it yet.
-                object.__setattr__(article, "provider", shared)
+                article = replace(article, provider=shared)
         if old is not None and old.article is not None and old.article == article:
             article = old.article  # same object, so the groups holding it stay as they are
         # An incomplete or racy read is retried on the next scan.
         racy = time.time_ns() - stat.mtime_ns < RACY_NS
         size = stat.size if complete and not racy else -1
-        self._entries[stat.rel] = _Entry(size, stat.mtime_ns, article, problem)
+        self._entries[stat.rel] = _FileRecord(size, stat.mtime_ns, article, problem)
         return old is None or old.article != article or old.problem != problem
 
     def _publish(self, started: float, files: int) -> Snapshot:
@@ -364,30 +362,6 @@ class Store:
         return snapshot
 
 
-def settle() -> None:
-    """Move what is loaded now out of the cycle collector's sight.
-
-    A loaded store is millions of objects that never form cycles; left in view, every
-    full collection walks them all, which tripled the CPU of an index rebuild at 100k
-    articles. Frozen objects are still freed by reference counting when a reload
-    drops them.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-@contextlib.contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
-    enabled = gc.isenabled()
-    if pause:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if pause and enabled:
-            gc.enable()
-
-
 def _timed(snapshot: Snapshot, started: float) -> Snapshot:
     """``snapshot`` stamped with now and the time since ``started`` (a perf_counter)."""
     return replace(snapshot, loaded_at=time.time(), load_seconds=time.perf_counter() - started)
@@ -404,7 +378,7 @@ def init_app(app: Flask) -> Store:
     )
     if not config.get("BACKGROUND_LOAD"):
         store.refresh()  # else health.init_app loads it in each serving process
-        settle()
+        freeze_heap()
     reloader = Reloader(
         store,
         config["RELOAD_INTERVAL"],

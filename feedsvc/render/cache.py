@@ -20,6 +20,8 @@ from datetime import datetime
 from cachetools import LRUCache
 from flask import Flask
 
+from .page import FeedPage
+
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
@@ -39,6 +41,12 @@ class Rendered:
     @property
     def size(self) -> int:
         return len(self.body) + len(self.gzipped) + 256
+
+
+def feed_key(page: FeedPage) -> tuple:
+    """What a rendered feed's bytes depend on: the key both serving paths look it up by."""
+    group = page.group
+    return (group.kind, group.slug, group.version, page.fmt, page.limit, page.page, page.site)
 
 
 class RenderCache:

@@ -50,7 +50,7 @@ class Feed:
     @property
     def route(self) -> urls.Route:
         spec = self.spec
-        return urls.FEED_ROUTES[bool(spec.topics), spec.provider is not None, self.digest]
+        return urls.FEED_SHAPES[bool(spec.topics), spec.provider is not None, self.digest]
 
     def _slots(self, **values: str) -> dict[str, str]:
         if self.spec.topics:
@@ -65,7 +65,7 @@ class Feed:
         spec = self.spec
         if spec.provider is not None and not spec.topics:
             return urls.PROVIDER_PAGE.path(slug=spec.provider)
-        return urls.PAGE_ROUTES[bool(spec.topics), spec.provider is not None].path(**self._slots())
+        return urls.PAGE_SHAPES[bool(spec.topics), spec.provider is not None].path(**self._slots())
 
     def path(self, fmt: str) -> str:
         return self.route.path(**self._slots(fmt=fmt))

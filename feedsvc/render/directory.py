@@ -15,7 +15,8 @@ from email.utils import format_datetime
 
 from ..content.index import Group, Snapshot
 from .compose import Composed
-from .feeds import FORMATS, FeedPage, Site, iso_date
+from .feeds import FORMATS
+from .page import FeedPage, Site, iso_date
 from .urls import feed_path, group_path
 
 FORMAT_NAMES = {"rss": "RSS 2.0", "atom": "Atom 1.0", "json": "JSON Feed 1.1"}
@@ -24,7 +25,7 @@ FORMAT_TYPES = {fmt: spec.mimetype.split(";")[0] for fmt, spec in FORMATS.items(
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Listing:
     """One feed of the directory: a group with its absolute URLs."""
 
     group: Group
@@ -68,15 +69,15 @@ def _by_name(group: Group) -> tuple[str, str]:
     return (group.name.casefold(), group.slug)
 
 
-def topics(snapshot: Snapshot, site: Site) -> list[Entry]:
-    return [Entry(g, site) for g in sorted(snapshot.topics.values(), key=_by_name)]
+def topics(snapshot: Snapshot, site: Site) -> list[Listing]:
+    return [Listing(g, site) for g in sorted(snapshot.topics.values(), key=_by_name)]
 
 
-def providers(snapshot: Snapshot, site: Site) -> list[Entry]:
-    return [Entry(g, site) for g in sorted(snapshot.providers.values(), key=_by_name)]
+def providers(snapshot: Snapshot, site: Site) -> list[Listing]:
+    return [Listing(g, site) for g in sorted(snapshot.providers.values(), key=_by_name)]
 
 
-def _catalog_entry(entry: Entry) -> dict:
+def _catalog_entry(entry: Listing) -> dict:
     return {
         "name": entry.name,
         "slug": entry.group.slug,
@@ -88,7 +89,7 @@ def _catalog_entry(entry: Entry) -> dict:
 
 
 def catalog_json(snapshot: Snapshot, site: Site) -> bytes:
-    everything = Entry(snapshot.everything, site)
+    everything = Listing(snapshot.everything, site)
     catalog = {
         "title": site.title,
         "description": site.description,
@@ -106,7 +107,7 @@ def catalog_json(snapshot: Snapshot, site: Site) -> bytes:
 OPML_FORMAT = "rss"  # the format every reader that imports OPML understands
 
 
-def _feed_outline(parent: ET.Element, entry: Entry) -> None:
+def _feed_outline(parent: ET.Element, entry: Listing) -> None:
     ET.SubElement(
         parent,
         "outline",
@@ -133,7 +134,7 @@ def opml(snapshot: Snapshot, site: Site) -> bytes:
         ET.SubElement(head, "dateModified").text = modified
     ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ET.SubElement(root, "body")
-    _feed_outline(body, Entry(snapshot.everything, site))
+    _feed_outline(body, Listing(snapshot.everything, site))
     for label, entries in (
         ("Topics", topics(snapshot, site)),
         ("Providers", providers(snapshot, site)),

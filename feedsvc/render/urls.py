@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import quote_plus, unquote_to_bytes
 
-from ..content.index import Group
-from ..content.words import words
+from ..content.index import Group, Snapshot
+from .params import Domains, Flag, Name, Param, Size, Threshold, Whole, Words
 
 if TYPE_CHECKING:  # compose.py builds its paths from this table
     from .compose import Composed
@@ -66,168 +66,6 @@ SLOTS: dict[str, Slot] = {
     "domain": _SEGMENT,
     "name": _any(ASSETS),
 }
-
-
-class Param:
-    """One query parameter: its name, its default, how a value is read and spelled."""
-
-    name: str
-    default: Any
-    safe = ""  # characters the canonical spelling leaves unquoted
-
-    def parse(self, raw: str) -> Any:
-        """The value, or ValueError with the reason a client can act on."""
-        raise NotImplementedError
-
-    def spell(self, value: Any) -> str:
-        """The value as the canonical query string writes it (before quoting)."""
-        return str(value)
-
-
-_NUMBER = re.compile(r"[0-9]{1,6}")
-
-
-@dataclass(frozen=True, slots=True)
-class Whole(Param):
-    """A whole number in [low, high], written in plain digits."""
-
-    name: str
-    default: int
-    low: int
-    high: int
-
-    def parse(self, raw: str) -> int:
-        if not _NUMBER.fullmatch(raw) or not self.low <= int(raw) <= self.high:
-            raise ValueError(f"'{self.name}' must be a whole number from {self.low} to {self.high}")
-        return int(raw)
-
-
-@dataclass(frozen=True, slots=True)
-class Threshold(Param):
-    """A lower bound on an article's field, a whole number in [low, high]; none by default."""
-
-    name: str
-    low: int
-    high: int
-    default: None = None
-
-    def parse(self, raw: str) -> int | None:
-        if not raw:
-            return None  # a form's empty field: not given
-        return Whole(self.name, 0, self.low, self.high).parse(raw)
-
-
-@dataclass(frozen=True, slots=True)
-class Words(Param):
-    """Search words: folded, distinct, sorted (the order does not change what matches)."""
-
-    name: str
-    max_length: int
-    max_words: int
-    default: tuple[str, ...] = ()
-
-    def parse(self, raw: str) -> tuple[str, ...]:
-        if len(raw) > self.max_length:
-            raise ValueError(f"'{self.name}' may be at most {self.max_length} characters long")
-        found = tuple(sorted(set(words(raw))))
-        if raw.strip() and not found:
-            raise ValueError(f"'{self.name}' must contain a word (letters or digits)")
-        if len(found) > self.max_words:
-            raise ValueError(f"'{self.name}' may hold at most {self.max_words} words")
-        return found
-
-    def spell(self, value: tuple[str, ...]) -> str:
-        return " ".join(value)
-
-
-_DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
-
-
-def _is_domain(text: str) -> bool:
-    """Letters, digits, dots and dashes, not starting or ending with a dot or dash.
-
-    Checked by hand, as search words are, so no user input meets a regular expression.
-    """
-    return (
-        0 < len(text) <= 253
-        and _DOMAIN_CHARS.issuperset(text)
-        and text[0] not in ".-"
-        and text[-1] not in ".-"
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Domains(Param):
-    """Provider domains, comma-separated: lower case, distinct, sorted."""
-
-    name: str
-    max_count: int
-    default: tuple[str, ...] = ()
-    safe = ","
-
-    def parse(self, raw: str) -> tuple[str, ...]:
-        given = [part.strip().lower() for part in raw.split(",") if part.strip()]
-        if len(given) > self.max_count:
-            raise ValueError(f"'{self.name}' may name at most {self.max_count} domains")
-        for domain in given:
-            if not _is_domain(domain):
-                raise ValueError(f"'{self.name}' takes domains such as news.example.com")
-        return tuple(sorted(set(given)))
-
-    def spell(self, value: tuple[str, ...]) -> str:
-        return ",".join(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Name(Param):
-    """One topic slug or provider domain (lower case); none by default."""
-
-    name: str
-    default: None = None
-
-    def parse(self, raw: str) -> str | None:
-        raw = raw.strip().lower()
-        if not raw:
-            return None
-        if len(raw) > 200 or not _NAME_CHARS.issuperset(raw):
-            raise ValueError(f"'{self.name}' takes one topic or provider name, as in its URL")
-        return raw
-
-
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._~-")
-
-
-@dataclass(frozen=True, slots=True)
-class Flag(Param):
-    """On when given as 1 (a checked box), off by default."""
-
-    name: str
-    default: bool = False
-
-    def parse(self, raw: str) -> bool:
-        if raw not in ("", "1"):
-            raise ValueError(f"'{self.name}' is 1 or left out")
-        return raw == "1"
-
-    def spell(self, value: bool) -> str:
-        return "1"
-
-
-@dataclass(frozen=True, slots=True)
-class Size(Param):
-    """A number of items, one of a few sizes: any other whole number up to the largest is
-    read as the next size up, so the canonical form redirects there. However clients
-    spell it, a feed then has a few renders per page, not one per number."""
-
-    name: str
-    default: int
-    sizes: tuple[int, ...]
-
-    def parse(self, raw: str) -> int:
-        if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= self.sizes[-1]:
-            raise ValueError(f"'{self.name}' must be a whole number from 1 to {self.sizes[-1]}")
-        wanted = int(raw)
-        return next(size for size in self.sizes if size >= wanted)
 
 
 class Parsed(NamedTuple):
@@ -308,13 +146,14 @@ FILTERS = (
 # Items per page: the sizes readers ask for, small ones for tests and previews.
 PAGE_SIZES = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
 FEED_QUERY = Query((*FILTERS, Size("limit", 50, PAGE_SIZES), Whole("page", 1, 1, 100_000)))
-# A digest is one item per day for 30 days: there is nothing to page through.
-DIGEST_QUERY = Query(FILTERS)
-FILTER_NAMES = tuple(param.name for param in FILTERS)
-# A topic's or provider's page composes a feed from its form: another topic (a union
-# on a topic's page, the topic on a provider's), a provider, digest or not, filters.
+DIGEST_QUERY = Query(FILTERS)  # one item a day for 30 days: nothing to page through
+# A topic's or provider's page composes a feed from its form (see pages.composed_page).
 BUILD_QUERY = Query((Name("topic"), Name("provider"), Flag("digest"), *FILTERS))
 EMBED_QUERY = Query((Size("limit", 5, tuple(size for size in PAGE_SIZES if size <= 50)),))
+
+
+# Finds the group a feed route's values name; composed feeds build theirs from the snapshot.
+Resolver = Callable[[Snapshot, Mapping[str, str]], "Group | None"]
 
 
 @dataclass(frozen=True)
@@ -328,6 +167,7 @@ class Route:
     group_kind: str | None = None  # the Group kind whose URLs this route gives
     group_slot: str | None = None  # the placeholder that holds the group's slug
     framed: bool = False  # an HTML page other sites may put in a frame
+    resolve: Resolver | None = None  # else the group is (group_kind, the group_slot value)
 
     @functools.cached_property
     def slots(self) -> tuple[str, ...]:
@@ -370,6 +210,13 @@ class Route:
         if self.group_slot is not None:
             values[self.group_slot] = group.slug
         return self.template.format(**values)
+
+    def group_in(self, snapshot: Snapshot, values: Mapping[str, str]) -> Group | None:
+        """The group this route's values name in ``snapshot``, or None."""
+        if self.resolve is not None:
+            return self.resolve(snapshot, values)
+        slug = values.get(self.group_slot, "") if self.group_slot else ""
+        return snapshot.group(self.group_kind or "", slug)
 
     def url(self, base_url: str, values: Mapping[str, Any], query: Mapping[str, Any]) -> str:
         """An absolute URL with its query in canonical form."""
@@ -471,7 +318,19 @@ def _by_kind(*routes: Route) -> dict[str, Route]:
     return by_kind
 
 
-# The routes that answer a group's feed, by the group's kind: what the fast path serves.
+# Every route that answers a feed: views.py registers each, the fast path matches them
+# in this order. A new kind of feed (composed, digest) goes here, with its ``resolve``.
+FEED_ROUTES: tuple[Route, ...] = (
+    EVERYTHING_FEED,
+    TOPIC_FEED,
+    PROVIDER_FEED,
+    TOPIC_PROVIDER_FEED,
+    EVERYTHING_DIGEST,
+    TOPIC_DIGEST,
+    PROVIDER_DIGEST,
+    TOPIC_PROVIDER_DIGEST,
+)
+# The feed of each kind of snapshot group, for links to it.
 FEEDS = _by_kind(EVERYTHING_FEED, TOPIC_FEED, PROVIDER_FEED)
 GROUP_PAGES = _by_kind(HOME, TOPIC_PAGE, PROVIDER_PAGE)
 EMBEDS = _by_kind(TOPIC_EMBED, PROVIDER_EMBED)
@@ -483,8 +342,8 @@ def route_of(rule: str | None) -> Route | None:
     return None if rule is None else BY_RULE.get(rule)
 
 
-# Every route that answers a feed, by (has topics, has a provider, is a digest).
-FEED_ROUTES: dict[tuple[bool, bool, bool], Route] = {
+# The route of a composed feed, by its shape: (has topics, has a provider, is a digest).
+FEED_SHAPES: dict[tuple[bool, bool, bool], Route] = {
     (False, False, False): EVERYTHING_FEED,
     (True, False, False): TOPIC_FEED,
     (False, True, False): PROVIDER_FEED,
@@ -494,18 +353,18 @@ FEED_ROUTES: dict[tuple[bool, bool, bool], Route] = {
     (False, True, True): PROVIDER_DIGEST,
     (True, True, True): TOPIC_PROVIDER_DIGEST,
 }
-PAGE_ROUTES: dict[tuple[bool, bool], Route] = {
+PAGE_SHAPES: dict[tuple[bool, bool], Route] = {
     (False, False): HOME,
     (True, False): TOPIC_PAGE,
     (False, True): PROVIDER_PAGE,
     (True, True): TOPIC_PROVIDER_PAGE,
 }
-DIGESTS = tuple(route for key, route in FEED_ROUTES.items() if key[2])
+DIGESTS = tuple(route for key, route in FEED_SHAPES.items() if key[2])
 
 
 def match_feed(path: str) -> tuple[Route, dict[str, str]] | None:
     """The feed route of ``path`` and its values, for paths spelled with no escapes."""
-    for route in FEED_ROUTES.values():
+    for route in FEED_ROUTES:
         values = route.match(path)
         if values is not None:
             return route, values

@@ -1,11 +1,10 @@
 """The hot case answered below Flask: a GET or HEAD of a feed whose bytes are cached.
 
 Feed readers poll the same few URLs, and nearly every poll is answered from the
-render cache, often with a 304. Through Flask that answer cost about twice what a
-minimal Flask app spends returning the same bytes: request dispatch, werkzeug's
-header objects, ``make_conditional`` and four after-request hooks. This WSGI
-middleware answers exactly that case itself, with header lists made once per cached
-entry, and hands everything else to the Flask app unchanged:
+render cache, often with a 304. Through Flask that answer pays for request
+dispatch, werkzeug's header objects, ``make_conditional`` and the after-request
+hooks. This WSGI middleware answers exactly that case itself, with header lists made
+once per cached entry, and hands everything else to the Flask app unchanged:
 
 * anything but GET or HEAD, a path that is not a feed route of the URL table spelled
   without escapes, a feed that does not exist, a query string that is not in the
@@ -46,7 +45,7 @@ from werkzeug.http import http_date, is_resource_modified
 
 from ..render import urls
 from ..render.cache import Rendered
-from . import hooks, limits, logs, negotiation, responses, security, views
+from . import composed, current, hooks, limits, logs, negotiation, responses, security
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -85,6 +84,7 @@ class FastPath:
         self.cache = app.extensions["feedsvc.render_cache"]
         self.metrics = app.extensions["feedsvc.metrics"]
         self.hooks = hooks.hooks_of(app)  # the list Flask's before_request runs
+        self.fixed = responses.fixed_headers(app)
         self.origin = app.extensions["feedsvc.origin"]
         self.limits = limits.limits_of(app)
         # Flask itself checks these against the Host; leave such apps to it.
@@ -132,8 +132,10 @@ class FastPath:
             return None
         config = self.config
         fmt = values["fmt"]
-        site = views.site_of(config, base_url)
-        key = views.feed_key(self.store.snapshot, route, values, parsed.values, site, config, path)
+        site = current.site_of(config, base_url)
+        key = composed.cached_key(
+            self.store.snapshot, route, values, parsed.values, site, config, path
+        )
         if key is None:
             return None  # Flask's 301, 400 or 404
         # Counted here once: Flask takes the outcome from the environ, whoever answers.
@@ -182,13 +184,13 @@ class FastPath:
         Remembered by what they are made of (the tag stands for the bytes), never by
         the entry itself, so the render cache alone decides how long bytes are kept.
         """
-        fixed = responses.fixed_headers(self.config)
+        fixed = self.fixed
         memo_key = (rendered.etag, rendered.last_modified, rendered.mimetype, use_gzip, fixed)
         templates = self._headers.get(memo_key)
         if templates is not None:
             return templates
         body = rendered.gzipped if use_gzip else rendered.body
-        validators = responses.validator_headers(rendered, use_gzip, self.config)
+        validators = responses.validator_headers(rendered, use_gzip, fixed)
         named = dict(validators)
         etag = ("ETag", named["ETag"])
         entity = (("Content-Type", rendered.mimetype), ("Content-Length", str(len(body))))

@@ -94,7 +94,7 @@ def _json(body: dict, status: int) -> Response:
     return response
 
 
-class Loader:
+class BackgroundLoader:
     """Runs the store's first load in a background thread, once per process."""
 
     def __init__(self, store: Store):
@@ -119,7 +119,7 @@ class Loader:
 
 def start_loading(app: Flask) -> None:
     """Start the background load of ``app``'s store in this process, if it is configured."""
-    loader: Loader | None = getattr(app, "extensions", {}).get("feedsvc.loader")
+    loader: BackgroundLoader | None = getattr(app, "extensions", {}).get("feedsvc.loader")
     if loader is not None:
         loader.ensure_started()
 
@@ -127,6 +127,6 @@ def start_loading(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     if app.config["BACKGROUND_LOAD"]:
-        loader = Loader(app.extensions["feedsvc.store"])
+        loader = BackgroundLoader(app.extensions["feedsvc.store"])
         app.extensions["feedsvc.loader"] = loader
         hooks.add(app, loader.ensure_started)

@@ -9,11 +9,15 @@ everything about a request across the proxy and the service.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import logging.config
+import os
 import re
+import threading
 import time
 import uuid
+from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
@@ -38,6 +42,52 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class LineHandler(logging.StreamHandler):
+    """Writes each record as one line; to a file descriptor, with one ``os.write``.
+
+    The record is formatted before the lock is taken, and only the write holds it,
+    so request threads that each log a line queue for a system call, not for the
+    formatting too (``logging.Handler.handle`` holds its lock for both). Streams
+    without a descriptor (a test's capture) are written as ``StreamHandler`` does.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        try:
+            self.fd: int | None = self.stream.fileno()
+            self.stream.flush()
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
+        self._write_lock = threading.Lock()
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if self.fd is None:
+            return bool(super().handle(record))
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.fd is None:
+            super().emit(record)
+            return
+        try:
+            data = (self.format(record) + self.terminator).encode("utf-8", "backslashreplace")
+            # One writer at a time: a pipe keeps only writes of PIPE_BUF bytes or less whole.
+            with self._write_lock:
+                _write_all(self.fd, data)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - logging's own rule: report, never raise
+            self.handleError(record)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
 def formatter() -> logging.Formatter:
     return JsonFormatter(
         ["asctime", "levelname", "name", "process", "message"],
@@ -53,7 +103,7 @@ def logging_config(level: str = "INFO", *, access_log: bool = False) -> dict:
     too; its access log is dropped unless ``access_log``, as feedsvc logs each request.
     """
     handler = {
-        "class": "logging.StreamHandler",
+        "class": "feedsvc.web.logs.LineHandler",
         "formatter": "json",
         "filters": ["request_id"],
         "stream": "ext://sys.stderr",
@@ -83,7 +133,30 @@ def configure(level: str = "INFO") -> None:
 
 def request_id(incoming: str | None) -> str:
     """The caller's request id when it is a sane token, else a fresh one."""
-    return incoming if incoming and SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+    return incoming if incoming and SANE_ID.fullmatch(incoming) else _fresh_id()
+
+
+class _Ids:
+    """Fresh request ids: 32 hex digits, a random prefix per process and a counter.
+
+    Unique, not secret: an id only ties log lines together. A UUID per request would
+    ask the kernel for randomness on every request; this asks once per process.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self.prefix = uuid.uuid4().hex[:16]
+        self.counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"  # next() on a count is atomic
+
+
+_fresh_id = _Ids()
+# A forked worker must not repeat its parent's ids (gunicorn forks after loading the app).
+os.register_at_fork(after_in_child=_fresh_id.reseed)
 
 
 def log_request(level: int, fields: dict) -> None:

@@ -5,7 +5,7 @@ feed's newest articles with its subscribe URLs and embed snippets; ``…/embed``
 the same list for an iframe; ``/catalog.json`` and ``/feeds.opml`` list every feed
 for programs; ``/embed.js`` is the script that embeds a feed in another site.
 
-Everything goes through the feeds' render cache and :func:`feedsvc.web.views.send`, so
+Everything goes through the feeds' render cache and :func:`feedsvc.web.responses.send`, so
 pages get the same ETag, Last-Modified, Cache-Control, gzip and 304s as feeds.
 Templates hold no inline script or style, so the pages work under a CSP of
 ``script-src 'self'; style-src 'self'``.
@@ -21,17 +21,17 @@ from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, redirect, request
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..content.index import Group, Snapshot
 from ..content.select import Spec
 from ..render import compose, directory, paths, urls
-from ..render.cache import Rendered
-from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Entry
-from ..render.feeds import FeedPage, Site, iso_date
-from . import limits, routing, views
+from ..render.cache import Rendered, feed_key
+from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Listing
+from ..render.page import FeedPage, Site, iso_date
+from . import composed, current, limits, routing
 from .responses import send
 
 bp = Blueprint("pages", __name__)
@@ -45,14 +45,6 @@ HTML = "text/html; charset=utf-8"
 # caching headers and gzip as everything else.
 MIMETYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
-_templates = Environment(
-    loader=PackageLoader("feedsvc.web", "templates"),
-    autoescape=select_autoescape(default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
 # Month names spelled here, not by strftime, which follows the process locale.
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -61,13 +53,18 @@ def _day(value: datetime) -> str:
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
-_templates.filters["day"] = _day
-_templates.filters["iso"] = iso_date
-_templates.globals.update(
-    FORMAT_NAMES=FORMAT_NAMES,
-    FORMAT_TYPES=FORMAT_TYPES,
-    url=urls,  # every link in the templates comes from the URL table
-)
+def templates() -> Environment:
+    """The Jinja environment of the pages: autoescaped, every link from the URL table."""
+    env = Environment(
+        loader=PackageLoader("feedsvc.web", "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["day"] = _day
+    env.filters["iso"] = iso_date
+    env.globals.update(FORMAT_NAMES=FORMAT_NAMES, FORMAT_TYPES=FORMAT_TYPES, url=urls)
+    return env
 
 
 def _cached(
@@ -78,7 +75,8 @@ def _cached(
 
 
 def _html(template: str, **context: object) -> bytes:
-    return _templates.get_template(template).render(**context).encode("utf-8")
+    env: Environment = current_app.extensions["feedsvc.templates"]
+    return env.get_template(template).render(**context).encode("utf-8")
 
 
 def home() -> Response:
@@ -87,7 +85,7 @@ def home() -> Response:
         lambda snapshot, site: _html(
             "home.html",
             site=site,
-            main=Entry(snapshot.everything, site),
+            main=Listing(snapshot.everything, site),
             topics=directory.topics(snapshot, site),
             providers=directory.providers(snapshot, site),
             articles=snapshot.articles[:HOME_ARTICLES],
@@ -98,8 +96,8 @@ def home() -> Response:
 
 def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: str) -> Response:
     """A page about the whole store: cached per store generation and site."""
-    snapshot = views.store().snapshot
-    site = views.site()
+    snapshot = current.store().snapshot
+    site = current.site()
     return _cached(
         (name, snapshot.generation, site),
         lambda: build(snapshot, site),
@@ -111,10 +109,10 @@ def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: st
 def group_page(kind: str, slug: str) -> BaseResponse:
     if kind == "topic" and "+" in slug:
         return composed_page(slug=slug)
-    group = views.group_or_404(kind, slug)
-    snapshot = views.store().snapshot
-    site = views.site()
-    entry = Entry(group, site)
+    group = current.group_or_404(kind, slug)
+    snapshot = current.store().snapshot
+    site = current.site()
+    entry = Listing(group, site)
     query = routing.query()
     built = _built(
         snapshot,
@@ -223,11 +221,11 @@ def topic_provider_page(slug: str, domain: str) -> BaseResponse:
 def composed_page(**values: str) -> BaseResponse:
     """The page of a union of topics, or of topics within a provider: its newest
     articles and subscribe snippets, like a topic's page."""
-    snapshot = views.store().snapshot
+    snapshot = current.store().snapshot
     route = urls.TOPIC_PROVIDER_FEED if "domain" in values else urls.TOPIC_FEED
     try:
-        target = views.feed_target(snapshot, route, {**values, "fmt": "rss"}, {})
-    except views.BadFeed as bad:
+        target = composed.feed_target(snapshot, route, {**values, "fmt": "rss"}, {})
+    except composed.BadFeed as bad:
         abort(bad.status, str(bad))
     if target.feed is not None:
         home = target.feed.home_path
@@ -240,7 +238,7 @@ def composed_page(**values: str) -> BaseResponse:
         return redirect(request.script_root + home + (f"?{spelled}" if spelled else ""), 301)
     feed = target.feed
     assert feed is not None
-    site = views.site()
+    site = current.site()
     version = max(group.version for group in target.bases)
     topics = [snapshot.topics[slug] for slug in feed.spec.topics]
     provider = snapshot.providers[feed.spec.provider] if feed.spec.provider else None
@@ -254,7 +252,7 @@ def composed_page(**values: str) -> BaseResponse:
         return _html(
             "group.html",
             site=site,
-            entry=Entry(group, site),
+            entry=Listing(group, site),
             articles=group.articles[:GROUP_ARTICLES],
             embed_limit=EMBED_DEFAULT,
             form=None,
@@ -267,13 +265,13 @@ def composed_page(**values: str) -> BaseResponse:
 
 def embed_page(kind: str, slug: str) -> Response:
     """The feed's newest headlines for an iframe: no script, links open a new tab."""
-    group = views.group_or_404(kind, slug)
+    group = current.group_or_404(kind, slug)
     limit = routing.query()["limit"]
-    site = views.site()
+    site = current.site()
     return _cached(
         ("embed", kind, group.slug, group.version, limit, site),
         lambda: _html(
-            "embed.html", site=site, entry=Entry(group, site), articles=group.articles[:limit]
+            "embed.html", site=site, entry=Listing(group, site), articles=group.articles[:limit]
         ),
         group.updated,
         HTML,
@@ -284,12 +282,12 @@ def feed_in_browser(page: FeedPage) -> Response:
     """The page a person sees on opening a feed URL in a browser (see :mod:`negotiation`)."""
     group = page.group
     return _cached(
-        ("feed", *views.cache_key(page)),
+        ("feed", *feed_key(page)),
         lambda: _html(
             "feed.html",
             site=page.site,
             page=page,
-            entry=Entry(group, page.site),
+            entry=Listing(group, page.site),
             articles=page.items[:FEED_VIEW_ARTICLES],
         ),
         group.updated,
@@ -338,5 +336,6 @@ def page_paths(snapshot: Snapshot) -> Iterator[str]:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["feedsvc.templates"] = templates()
     app.register_blueprint(bp)
     paths.register(app, page_paths)

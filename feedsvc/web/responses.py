@@ -11,7 +11,7 @@ import functools
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import http_date, parse_accept_header, quote_etag
 
@@ -34,7 +34,7 @@ def send(rendered: Rendered) -> Response:
     environ = request.environ
     use_gzip = takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
     body = rendered.gzipped if use_gzip else rendered.body
-    headers = list(validator_headers(rendered, use_gzip, current_app.config))
+    headers = list(validator_headers(rendered, use_gzip, fixed_headers(current_app)))
     if not any(name in environ for name in CONDITIONAL):
         # Nothing to compare: make_conditional would only add the Date header.
         headers.append(("Date", http_date()))
@@ -44,7 +44,7 @@ def send(rendered: Rendered) -> Response:
     return response
 
 
-def validator_headers(rendered: Rendered, use_gzip: bool, config: Mapping) -> tuple:
+def validator_headers(rendered: Rendered, use_gzip: bool, fixed: tuple) -> tuple:
     """The headers of a cached entry before Date, in order.
 
     Built as strings once per setting: werkzeug's cache_control and last_modified
@@ -54,16 +54,15 @@ def validator_headers(rendered: Rendered, use_gzip: bool, config: Mapping) -> tu
     # The two encodings are different representations, so each gets its own strong tag.
     etag = ("ETag", quote_etag(rendered.etag + ("-gz" if use_gzip else "")))
     last_modified = ("Last-Modified", _http_date(rendered.last_modified))
-    return (*encoding, etag, last_modified, *fixed_headers(config))
+    return (*encoding, etag, last_modified, *fixed)
 
 
-@functools.lru_cache(maxsize=64)
-def _fixed(max_age: int, stale_while_revalidate: int, stale_if_error: int) -> tuple:
+def _fixed(config: Mapping) -> tuple[tuple[str, str], ...]:
     control = ResponseCacheControl()
     control.public = True
-    control.max_age = max_age
-    control.stale_while_revalidate = stale_while_revalidate
-    control.stale_if_error = stale_if_error
+    control.max_age = config["MAX_AGE"]
+    control.stale_while_revalidate = config["STALE_WHILE_REVALIDATE"]
+    control.stale_if_error = config["STALE_IF_ERROR"]
     return (
         # Feed URLs answer a page or the feed by these headers (negotiation.py).
         ("Vary", ", ".join(("Accept-Encoding", *negotiation.VARY))),
@@ -73,9 +72,9 @@ def _fixed(max_age: int, stale_while_revalidate: int, stale_if_error: int) -> tu
     )
 
 
-def fixed_headers(config: Mapping) -> tuple[tuple[str, str], ...]:
-    """The headers every cached response carries, from the settings."""
-    return _fixed(config["MAX_AGE"], config["STALE_WHILE_REVALIDATE"], config["STALE_IF_ERROR"])
+def fixed_headers(app: Flask) -> tuple[tuple[str, str], ...]:
+    """The headers every cached response of ``app`` carries, from its settings."""
+    return app.extensions["feedsvc.fixed_headers"]
 
 
 @functools.lru_cache(maxsize=256)
@@ -87,3 +86,7 @@ def takes_gzip(accept_encoding: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _http_date(value: datetime) -> str:
     return http_date(value)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["feedsvc.fixed_headers"] = _fixed(app.config)

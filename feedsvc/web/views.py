@@ -12,180 +12,28 @@ before any view code runs. Caching and CORS headers are set in one place,
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..content.index import Group, Snapshot
-from ..content.select import DIGEST_DAYS, Spec
-from ..content.store import Store
-from ..render import compose, feeds, urls
-from ..render.cache import RenderCache, Rendered
-from ..render.feeds import FeedPage, Site
-from . import limits, negotiation, origin, pages, routing
+from ..content.index import Group
+from ..render import feeds, urls
+from ..render.cache import Rendered, feed_key
+from ..render.page import FeedPage
+from . import composed, current, limits, negotiation, pages, routing
 from .responses import send
 
 bp = Blueprint("feeds", __name__)
-
-
-def site() -> Site:
-    return site_of(current_app.config, origin.base_url())
-
-
-def site_of(config: Mapping[str, Any], base_url: str) -> Site:
-    return Site(config["TITLE"], config["DESCRIPTION"], config["LANGUAGE"], base_url)
-
-
-def cache_key(page: FeedPage) -> tuple:
-    """What a rendered feed's bytes depend on (the fast path looks entries up by it too)."""
-    group = page.group
-    return (group.kind, group.slug, group.version, page.fmt, page.limit, page.page, page.site)
-
-
-def feed_page(group: Group, fmt: str, site: Site, query: Mapping[str, Any]) -> FeedPage:
-    return FeedPage(site, group, fmt, query["limit"], query["page"])
-
-
-def store() -> Store:
-    return current_app.extensions["feedsvc.store"]
-
-
-def render_cache() -> RenderCache:
-    return current_app.extensions["feedsvc.render_cache"]
-
-
-def group_or_404(kind: str, slug: str) -> Group:
-    group = store().snapshot.group(kind, slug)
-    if group is None:
-        abort(404, f"No such {kind}.")
-    return group
-
-
-class Target(NamedTuple):
-    """What a feed URL names: a plain group, or a composed feed and the groups it uses."""
-
-    group: Group | None
-    feed: compose.Feed | None
-    bases: tuple[Group, ...]
-
-
-class BadFeed(Exception):
-    """A feed URL that names nothing: ``status`` 404 or 400, and why."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-
-
-def feed_target(
-    snapshot: Snapshot, route: urls.Route, values: Mapping[str, str], query: Mapping[str, Any]
-) -> Target:
-    """The feed a route's path values and query name (raises :class:`BadFeed`).
-
-    One topic, one provider or everything with no filter is the plain group, as
-    before; anything else is a composed feed in canonical form (topics resolved to
-    their slugs, sorted, each once), whose path may differ from the one requested.
-    """
-    terms = values["slug"].split("+") if values.get("slug") else []
-    if len(terms) > urls.MAX_TERMS:
-        raise BadFeed(400, f"A feed may combine at most {urls.MAX_TERMS} topics.")
-    topics = []
-    for term in terms:
-        topic = snapshot.group("topic", term)
-        if topic is None:
-            raise BadFeed(404, "No such topic.")
-        topics.append(topic)
-    provider = None
-    if "domain" in values:
-        provider = snapshot.group("provider", values["domain"])
-        if provider is None:
-            raise BadFeed(404, "No such provider.")
-    digest = route in urls.DIGESTS
-    filtered = any(query.get(name, default) != default for name, default in _FILTER_DEFAULTS)
-    if not digest and not filtered and len(terms) <= 1 and not (terms and provider):
-        group = topics[0] if topics else provider or snapshot.everything
-        return Target(group, None, (group,))
-    spec = Spec(
-        topics=tuple(sorted({topic.slug for topic in topics})),
-        provider=provider.slug if provider is not None else None,
-        min_quality=query.get("min_quality"),
-        min_heat=query.get("min_heat"),
-        words=query.get("q", ()),
-        exclude=query.get("exclude", ()),
-    )
-    bases = compose.bases(snapshot, spec)
-    assert bases is not None  # every group was found above
-    return Target(None, compose.Feed(spec, digest), bases)
-
-
-_FILTER_DEFAULTS = tuple((param.name, param.default) for param in urls.FILTERS)
-
-
-def today(config: Mapping) -> date:
-    """The current UTC date, from the app's clock (``CLOCK`` in tests)."""
-    return datetime.fromtimestamp(config.get("CLOCK", time.time)(), UTC).date()
-
-
-def composed_page(
-    target: Target, fmt: str, site: Site, query: Mapping[str, Any], day: date
-) -> tuple[tuple, Callable[[], FeedPage]]:
-    """The key of one page of a composed feed, and how to make the page (selects articles)."""
-    feed = target.feed
-    assert feed is not None
-    if feed.digest:
-        limit, number = DIGEST_DAYS, 1
-    else:
-        limit, number = query["limit"], query["page"]
-    version = max(group.version for group in target.bases)
-    key = ("composed", compose.slug_of(feed, day), version, fmt, limit, number, site)
-
-    def make() -> FeedPage:
-        group = compose.compose(
-            store().snapshot, feed, limit * number + 1, site.title, site.base_url, day
-        )
-        assert group is not None
-        return FeedPage(site, group, fmt, limit, number)
-
-    return key, make
-
-
-def feed_key(
-    snapshot: Snapshot,
-    route: urls.Route,
-    values: Mapping[str, str],
-    query: Mapping[str, Any],
-    site: Site,
-    config: Mapping,
-    path: str,
-) -> tuple | None:
-    """The render-cache key of the feed at ``path``, if it can be answered from the
-    cache as it is (the fast path's question); None leaves it to Flask."""
-    try:
-        target = feed_target(snapshot, route, values, query)
-    except BadFeed:
-        return None
-    fmt = values["fmt"]
-    if target.group is not None:
-        page = feed_page(target.group, fmt, site, query)
-        return cache_key(page) if page.exists else None
-    assert target.feed is not None
-    if target.feed.path(fmt) != path:
-        return None  # Flask's 301
-    # A cached composed page existed when it was rendered, and its key names the
-    # versions of every group it was made from.
-    return composed_page(target, fmt, site, query, today(config))[0]
 
 
 def _feed_view(route: urls.Route) -> Callable[..., BaseResponse]:
     def view(fmt: str, **values: str) -> BaseResponse:
         query = routing.query()
         try:
-            target = feed_target(store().snapshot, route, values, query)
-        except BadFeed as bad:
+            target = composed.feed_target(current.store().snapshot, route, values, query)
+        except composed.BadFeed as bad:
             abort(bad.status, str(bad))
         if target.group is not None:
             return feed_response(target.group, fmt)
@@ -196,7 +44,7 @@ def _feed_view(route: urls.Route) -> Callable[..., BaseResponse]:
 
 
 def composed_response(
-    target: Target, route: urls.Route, fmt: str, query: Mapping[str, Any]
+    target: composed.Target, route: urls.Route, fmt: str, query: Mapping[str, Any]
 ) -> BaseResponse:
     feed = target.feed
     assert feed is not None
@@ -208,7 +56,9 @@ def composed_response(
         )
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
-    key, make = composed_page(target, fmt, site(), query, today(current_app.config))
+    key, make = composed.page_of(
+        target, fmt, current.site(), query, composed.today(current_app.config)
+    )
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(_existing(make()))
     limits.check_poll()
@@ -226,23 +76,23 @@ def _existing(page: FeedPage) -> FeedPage:
 
 
 def feed_response(group: Group, fmt: str) -> Response:
-    page = feed_page(group, fmt, site(), routing.query())
+    page = FeedPage.of_query(current.site(), group, fmt, routing.query())
     if not page.exists:
         abort(404, "No such page of this feed.")
     if negotiation.wants_page(request.environ):
         return pages.feed_in_browser(page)
     limits.check_poll()
-    rendered, hit = limits.cached(cache_key(page), lambda: _render(page))
+    rendered, hit = limits.cached(feed_key(page), lambda: _render(page))
     g.cache_outcome = "hit" if hit else "miss"  # for the request log and metrics
     return send(rendered)  # its Vary already names what negotiation looks at
 
 
 def _render(page: FeedPage) -> Rendered:
     fmt = feeds.FORMATS[page.fmt]
-    return Rendered.make(fmt.render(page), page.group.updated, fmt.mimetype)
+    return Rendered.make(fmt.render(page, current.items()), page.group.updated, fmt.mimetype)
 
 
-for _route in urls.FEED_ROUTES.values():
+for _route in urls.FEED_ROUTES:
     routing.add(bp, _route, _feed_view(_route))
 
 

@@ -9,21 +9,26 @@ from datetime import UTC, datetime
 import pytest
 from feedcheck import FORMATS, check_feed
 
+from feedsvc import create_app
 from feedsvc.content.index import Group
 from feedsvc.content.model import Article, Image, Provider, Related
 from feedsvc.content.store import Store
 from feedsvc.render import feeds
-from feedsvc.render.feeds import FeedPage, Site
+from feedsvc.render.items import ITEM_CACHE_SIZE, ItemCache
+from feedsvc.render.page import FeedPage, Site
 
 SITE_A = Site("Site A", "All of A", "en", "https://a.example")
 SITE_B = Site("Site B <&>", "All of B", "de", "http://b.example/sub")
 
 
+ITEMS = ItemCache(ITEM_CACHE_SIZE)  # what one app keeps, shared by this module's renders
+
+
 @pytest.fixture(autouse=True)
 def _cold_items():
-    feeds.clear_item_cache()
+    ITEMS.clear()
     yield
-    feeds.clear_item_cache()
+    ITEMS.clear()
 
 
 def make_article(**fields) -> Article:
@@ -41,7 +46,7 @@ def make_article(**fields) -> Article:
 
 
 def render(site: Site, group: Group, fmt: str) -> bytes:
-    return feeds.render(FeedPage(site, group, fmt, 50))
+    return feeds.render(FeedPage(site, group, fmt, 50), ITEMS)
 
 
 def authors(fmt: str, body: bytes) -> list[tuple[str, str | None]]:
@@ -101,16 +106,24 @@ def test_an_edited_article_renders_its_new_content(fmt):
 
 
 def test_the_cache_stays_within_its_bound():
-    cache = feeds._ItemCache(3)
+    cache = ItemCache(3)
     stories = [make_article(url=f"https://news.example.com/{n}") for n in range(5)]
-    built = [cache.get(story, "html", None, lambda a, _: a.url) for story in stories]
+    built = [cache.get(story, "html", None, lambda c, a, _: a.url) for story in stories]
     assert built == [story.url for story in stories]
     assert len(cache) == 3
     # The newest stay; the oldest are built again.
     calls = []
-    cache.get(stories[4], "html", None, lambda a, _: calls.append(a) or a.url)
-    cache.get(stories[0], "html", None, lambda a, _: calls.append(a) or a.url)
+    cache.get(stories[4], "html", None, lambda c, a, _: calls.append(a) or a.url)
+    cache.get(stories[0], "html", None, lambda c, a, _: calls.append(a) or a.url)
     assert calls == [stories[0]]
+
+
+def test_each_app_keeps_its_own_items():
+    first = create_app({"CONTENT_DIR": "content", "RELOAD_INTERVAL": 0})
+    second = create_app({"CONTENT_DIR": "content", "RELOAD_INTERVAL": 0})
+    assert first.test_client().get("/feed.rss").status_code == 200
+    assert len(first.extensions["feedsvc.items"]) > 0
+    assert len(second.extensions["feedsvc.items"]) == 0
 
 
 @pytest.mark.parametrize("folder", ["content", "tests/fixtures/hostile"])
@@ -126,9 +139,8 @@ def test_reused_items_give_the_same_bytes_as_items_built_afresh(folder):
     ]
     fresh = []
     for page in pages:
-        feeds.clear_item_cache()
-        fresh.append(feeds.render(page))
-    reused = [feeds.render(page) for page in pages]
+        fresh.append(feeds.render(page, ItemCache(ITEM_CACHE_SIZE)))
+    reused = [feeds.render(page, ITEMS) for page in pages]
     assert reused == fresh
 
 
@@ -138,12 +150,13 @@ def test_threads_sharing_items_render_the_same_bytes():
     pages = [
         FeedPage(site, g, fmt, 50) for site in (SITE_A, SITE_B) for g in groups for fmt in FORMATS
     ]
-    expected = [feeds.render(page) for page in pages]
+    expected = [feeds.render(page, ITEMS) for page in pages]
 
     def work(_: int) -> bool:
-        return all(feeds.render(page) == body for page, body in zip(pages, expected, strict=True))
+        bodies = zip(pages, expected, strict=True)
+        return all(feeds.render(page, ITEMS) == body for page, body in bodies)
 
     with ThreadPoolExecutor(4) as pool:
         for _ in range(3):
-            feeds.clear_item_cache()
+            ITEMS.clear()
             assert all(pool.map(work, range(16)))

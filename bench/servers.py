@@ -1,4 +1,8 @@
-"""Real servers for tests: gunicorn (and nginx) on 127.0.0.1, free ports, bounded time."""
+"""Real servers for benchmarks and tests: gunicorn (and nginx) on 127.0.0.1, free ports, bounded time.
+
+The bench scripts import it from their own folder; the tests through pytest's
+``pythonpath`` setting.
+"""
 
 from __future__ import annotations
 
