@@ -115,7 +115,7 @@ def main() -> None:
 
     def composed(feed: compose.Feed, fmt: str) -> Callable[[], bytes]:
         def work() -> bytes:
-            group = compose.compose(snapshot, feed, need, SITE.title, SITE.base_url, today)
+            group = compose.compose(snapshot, feed, need, SITE.title, SITE.base_url, today, items)
             assert group is not None
             return feeds.render(FeedPage(SITE, group, fmt, args.limit), items)
 

@@ -15,9 +15,9 @@ of that day does.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from markupsafe import escape
 
@@ -25,6 +25,9 @@ from ..content.index import EPOCH, Group, Snapshot
 from ..content.model import Article
 from ..content.select import Spec, index_of
 from . import urls
+
+if TYPE_CHECKING:  # items.py renders digest items with digest_html below
+    from .items import ItemCache
 
 DEFAULT_LIMIT = urls.FEED_QUERY.defaults["limit"]
 
@@ -157,7 +160,13 @@ def slug_of(feed: Feed, today: date) -> str:
 
 
 def compose(
-    snapshot: Snapshot, feed: Feed, need: int, site_title: str, base_url: str, today: date
+    snapshot: Snapshot,
+    feed: Feed,
+    need: int,
+    site_title: str,
+    base_url: str,
+    today: date,
+    items: ItemCache,
 ) -> Composed | None:
     """The group one page of ``feed`` renders: ``need`` articles at most, or the digest
     of the closed days before ``today``; None if a topic or provider does not exist."""
@@ -171,7 +180,7 @@ def compose(
         days = index.digest(feed.spec, today)
         home = base_url + feed.home_path
         articles: tuple[Article, ...] = tuple(
-            _digest_item(home, name or site_title, day, entries) for day, entries in days
+            _digest_item(items, home, name or site_title, day, entries) for day, entries in days
         )
         what = f"{name} " if name else ""
         description = f"The day's top {what}articles on {site_title}, one item per day"
@@ -194,25 +203,28 @@ def compose(
 
 # --- Digest items ---------------------------------------------------------------
 
-# Same day, same articles → the same DigestItem object, so the item cache (keyed by
-# identity) serves its built forms again. A few feeds × 30 days; oldest out.
-_MEMO_SIZE = 2048
-_memo: dict[tuple, DigestItem] = {}
-_memo_lock = threading.Lock()
+
+def _digest_item(
+    items: ItemCache, home: str, name: str, day: date, entries: list[Article]
+) -> DigestItem:
+    """The day's item, kept in the app's item cache: the same articles give the same
+    object, so its built RSS/Atom/JSON are reused. Keyed by the day's best article,
+    with the others' ids in the variant (the cached item holds them, so those ids
+    cannot be reused by other objects while it is kept)."""
+    variant = (home, name, day, *map(id, entries[1:]))
+    return items.get(
+        entries[0], "digest", variant, lambda _, __, ___: _make(home, name, day, entries)
+    )
 
 
-def _digest_item(home: str, name: str, day: date, entries: list[Article]) -> DigestItem:
-    key = (home, name, day, *map(id, entries))
-    found = _memo.get(key)
-    if found is not None and all(a is b for a, b in zip(found.entries, entries, strict=True)):
-        return found
+def _make(home: str, name: str, day: date, entries: list[Article]) -> DigestItem:
     closed = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
     top = entries[0]
     more = f", and {len(entries) - 1} more" if len(entries) > 1 else ""
     # The item's own picture (enclosure, thumbnail) is the best article's that has
     # one; every article's image is in the content's list.
     lead = next((a.images[0] for a in entries if a.images), None)
-    item = DigestItem(
+    return DigestItem(
         url=f"{home}digest/{day.isoformat()}",
         title=f"{day_name(day)}: {top.title}{more}",
         published=closed,
@@ -223,11 +235,6 @@ def _digest_item(home: str, name: str, day: date, entries: list[Article]) -> Dig
         day=day,
         link=home,
     )
-    with _memo_lock:
-        if len(_memo) >= _MEMO_SIZE:
-            del _memo[next(iter(_memo))]
-        _memo[key] = item
-    return item
 
 
 def digest_html(item: DigestItem) -> str:

@@ -102,7 +102,13 @@ def page_of(
 
     def make() -> FeedPage:
         group = compose.compose(
-            current.store().snapshot, feed, limit * number + 1, site.title, site.base_url, day
+            current.store().snapshot,
+            feed,
+            limit * number + 1,
+            site.title,
+            site.base_url,
+            day,
+            current.items(),
         )
         assert group is not None
         return FeedPage(site, group, fmt, limit, number)

@@ -247,7 +247,9 @@ def composed_page(**values: str) -> BaseResponse:
     def build() -> bytes:
         # Every match, for the count; cached until a group it draws from changes.
         need = len(snapshot.articles)
-        group = compose.compose(snapshot, feed, need, site.title, site.base_url, date.min)
+        group = compose.compose(
+            snapshot, feed, need, site.title, site.base_url, date.min, current.items()
+        )
         assert group is not None
         return _html(
             "group.html",
