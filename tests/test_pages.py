@@ -218,3 +218,18 @@ def test_embed_script_never_parses_feed_data_as_html(client):
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script, sink
     assert "textContent" in script
+
+
+@pytest.mark.parametrize("path", [*PAGES, "/topics/ai/providers/techcrunch.com/"])
+def test_every_url_a_page_shows_answers_directly(client, path):
+    """Links, forms and the snippets to paste all name canonical URLs: no 301 on the way."""
+    doc = parse(client.get(path))
+    base = "http://localhost"
+    shown = {u for attr in ("href", "src", "action") for u in doc.xpath(f"//@{attr}")}
+    for snippet in doc.xpath("//pre/code/text()"):
+        shown |= set(html.fromstring(snippet).xpath("//@src | //@href | //@data-feed"))
+    local = {u.removeprefix(base) for u in shown if u.startswith(("/", base))}
+    assert any("embed" in u for u in local) or "embed" in path or path == "/"
+    for url in sorted(local):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code, response.location)

@@ -92,6 +92,28 @@ def test_the_fast_path_answers_with_the_same_links_as_flask(store_dir, tmp_path,
     assert sum(name == "Link" for name, _ in fast[1]) == 3
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/topics/ai/providers/news.example.com/feed.rss",
+        "/feed.atom?q=article",
+        "/topics/ai/digest.json",
+        "/feed.rss?min_quality=1",
+    ],
+)
+def test_composed_feeds_name_no_hub(store_dir, tmp_path, path):
+    """Only the groups' own feeds are the hub's topics; a composed one is polled."""
+    app = websub_app(store_dir, tmp_path, WEBSUB_HUBS="self,https://hub.example/")
+    fast_path = fast_path_of(app)
+    fast_path.fallback = Counted(fast_path.fallback)
+    path, _, query = path.partition("?")
+    flask, fast, _ = both_ways(app, path, query=query)
+    for status, headers, body in (flask, fast):
+        assert status == "200 OK", (path, status)
+        assert not any(name == "Link" for name, _ in headers)
+        assert b"websub" not in body and b"hub.example" not in body
+
+
 def test_pages_that_announce_feeds_announce_the_hub(store_dir, tmp_path):
     client = websub_app(store_dir, tmp_path).test_client()
     for path in ("/", "/topics/ai/", "/providers/news.example.com/"):

@@ -8,7 +8,7 @@ unchanged, so rendered bytes cached under it stay valid across edits elsewhere.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
@@ -58,6 +58,8 @@ class Snapshot:
     loaded_at: float
     load_seconds: float
     changed_at: float = 0.0  # newest file or folder time in the store (Store sets it)
+    # What is derived from the snapshot on first use and kept with it (select.index_of).
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def articles(self) -> tuple[Article, ...]:

@@ -23,7 +23,7 @@ from multiprocessing import get_context
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from . import persist
+from . import persist, select
 from .changes import StoreTimes, is_racy, stamp_modified
 from .files import FileStat, ScanReport, parse_batch, parse_batch_pickled, relative, scan, stat_one
 from .heap import collector_paused, freeze_heap, freeze_without_collecting
@@ -127,7 +127,7 @@ class Store:
             self.root_missing = False
         if index is not None and not changed:
             self._saved_at = time.monotonic()
-            return self._install(_timed(index, started))
+            return self._install(index, started)
         if changed or self._snapshot is None:
             snapshot = self._publish(started, files=len(self._entries))
             self._save(snapshot)
@@ -349,15 +349,20 @@ class Store:
             generation=self._generation,
             files=files,
         )
+        if previous is not None:
+            select.carry_words(previous, snapshot)
         # Duplicates are found across files, so they are logged here, once each.
         known = set(problems).union(previous.problems if previous else ())
         for problem in snapshot.problems:
             if problem not in known:
                 log.warning("Skipping %s: %s", printable(problem.source), problem.reason)
-        return self._install(_timed(snapshot, started))
+        return self._install(snapshot, started)
 
-    def _install(self, snapshot: Snapshot) -> Snapshot:
-        """Make ``snapshot`` the one requests see, and tell the listeners."""
+    def _install(self, snapshot: Snapshot, started: float) -> Snapshot:
+        """Make ``snapshot``, timed from ``started`` (a perf_counter), the one requests
+        see, and tell the listeners."""
+        now, took = time.time(), time.perf_counter() - started
+        snapshot = replace(snapshot, loaded_at=now, load_seconds=took)
         snapshot = self.times.restamp(snapshot, self._entries.values())
         self._snapshot = snapshot
         for listener in self.listeners:
@@ -369,11 +374,6 @@ class Store:
 
     def last_modified(self) -> datetime:  # for every feed: see .changes
         return self.times.last_modified(self.snapshot.changed_at)
-
-
-def _timed(snapshot: Snapshot, started: float) -> Snapshot:
-    """``snapshot`` stamped with now and the time since ``started`` (a perf_counter)."""
-    return replace(snapshot, loaded_at=time.time(), load_seconds=time.perf_counter() - started)
 
 
 def init_app(app: Flask) -> Store:

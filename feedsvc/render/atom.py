@@ -11,7 +11,7 @@ from lxml import etree
 
 from ..content.model import Article
 from .items import ItemCache
-from .page import FeedPage, author
+from .page import FeedPage, author, item_link
 from .xmlfeeds import FEEDSVC, MEDIA, BuiltItem, add_media, as_html, generator, label, new_entry
 
 _TEXT_CONSTRUCTS = frozenset({"title", "subtitle", "summary", "rights"})
@@ -30,7 +30,7 @@ def _atom_item(items: ItemCache, article: Article, by: tuple[str, str]) -> Built
     if article.topics:
         fe.category([{"term": topic} | label("label", topic) for topic in article.topics])
     # feedgen writes entry links without rel/type/title; the extension writes them.
-    links = [{"rel": "alternate", "type": "text/html", "href": article.url}]
+    links = [{"rel": "alternate", "type": "text/html", "href": item_link(article)}]
     links += [
         {"rel": "enclosure", "type": image.mime_type, "href": image.url}
         | label("title", image.title)

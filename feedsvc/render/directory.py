@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 
 from ..content.index import Group, Snapshot
+from .compose import Composed
 from .feeds import FORMATS
 from .page import FeedPage, Site, iso_date
 from .urls import feed_path, group_path
@@ -50,8 +51,14 @@ class Listing:
     def description(self) -> str:
         return FeedPage(self.site, self.group, "rss", 1).description
 
+    def feed_path(self, fmt: str) -> str:
+        """The feed's path, and a composed feed's query string."""
+        if isinstance(self.group, Composed):
+            return self.group.feed.url(fmt)
+        return feed_path(self.group, fmt)
+
     def feed_url(self, fmt: str) -> str:
-        return self.site.base_url + feed_path(self.group, fmt)
+        return self.site.base_url + self.feed_path(fmt)
 
     @property
     def feed_urls(self) -> dict[str, str]:

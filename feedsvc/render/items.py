@@ -16,6 +16,7 @@ from flask import Flask
 from markupsafe import escape
 
 from ..content.model import Article
+from .compose import DigestItem, digest_html
 
 Builder = Callable[["ItemCache", Article, Any], Any]
 # Four kinds per article (HTML, RSS item, Atom entry, JSON item): ~1,000 articles in
@@ -71,6 +72,8 @@ def item_html(article: Article) -> str:
     """The item's content: first image, excerpt, and the related coverage list."""
     # Written out rather than templated: it runs for every item of every rendered feed,
     # and a template render costs more than all the rest of a JSON Feed.
+    if isinstance(article, DigestItem):
+        return digest_html(article)
     lines = []
     if article.images:
         image = article.images[0]

@@ -6,7 +6,7 @@ import orjson
 
 from ..content.model import Article
 from .items import ItemCache
-from .page import FeedPage, author, iso_date
+from .page import FeedPage, author, iso_date, item_link
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -18,7 +18,7 @@ def _json_item(items: ItemCache, article: Article, by: tuple[str, str]) -> dict:
         writer["avatar"] = article.provider.logo.url
     item: dict = {
         "id": article.url,
-        "url": article.url,
+        "url": item_link(article),
         "title": article.title,
         "content_html": items.html(article),
     }

@@ -10,6 +10,7 @@ from typing import Any
 from ..content.index import Group
 from ..content.model import Article
 from . import urls
+from .compose import Composed, DigestItem
 from .urls import feed_path, group_path
 
 DEFAULT_LIMIT = urls.FEED_QUERY.defaults["limit"]
@@ -73,6 +74,8 @@ class FeedPage:
 
     @property
     def description(self) -> str:
+        if isinstance(self.group, Composed):
+            return self.group.description
         if self.group.kind == "topic":
             return f"The latest articles about {self.group.name} on {self.site.title}"
         if self.group.kind == "provider":
@@ -82,13 +85,18 @@ class FeedPage:
     def url(self, page: int | None = None, fmt: str | None = None) -> str:
         """Absolute URL of this feed, of another page of it, or of it in another format."""
         page = self.page if page is None else page
+        fmt = fmt or self.fmt
+        if isinstance(self.group, Composed):
+            return self.site.base_url + self.group.feed.url(fmt, self.limit, page)
         query = urls.FEED_QUERY.spell({"limit": self.limit, "page": page})
         suffix = f"?{query}" if query else ""
-        return self.site.base_url + feed_path(self.group, fmt or self.fmt) + suffix
+        return self.site.base_url + feed_path(self.group, fmt) + suffix
 
     @property
     def feed_id(self) -> str:
-        """Stable across pages, limits and formats' query strings."""
+        """Stable across pages and limits; a composed feed's own parameters are part of it."""
+        if isinstance(self.group, Composed):
+            return self.site.base_url + self.group.feed.url(self.fmt)
         return self.site.base_url + feed_path(self.group, self.fmt)
 
     @property
@@ -115,3 +123,14 @@ def author(page: FeedPage, article: Article) -> tuple[str, str]:
     if article.provider is not None:
         return article.provider.name, article.provider.home or page.home
     return page.site.title, page.home
+
+
+def item_link(article: Article) -> str:
+    """Where an item links: the article, or for a digest day the feed's own page (the
+    day's id names it but is no page of its own)."""
+    return article.link if isinstance(article, DigestItem) else article.url
+
+
+def permalink(article: Article) -> bool:
+    """Whether the item's id is also a page to open (a digest day's is not)."""
+    return not isinstance(article, DigestItem)

@@ -14,7 +14,7 @@ from markupsafe import escape
 
 from ..content.model import Article
 from .items import ItemCache
-from .page import LOGO_SIZE, FeedPage, author
+from .page import LOGO_SIZE, FeedPage, author, item_link, permalink
 from .xmlfeeds import (
     DC,
     FEEDSVC,
@@ -44,7 +44,7 @@ def update_schedule(seconds: int) -> tuple[str, int]:
 def _rss_item(items: ItemCache, article: Article, creator: str) -> BuiltItem:
     fe = new_entry(MEDIA, DC, FEEDSVC)
     fe.title(as_html(article.title))
-    links = [{"href": article.url}]
+    links = [{"href": item_link(article)}]
     if article.images:
         # RSS allows one enclosure per item, so the rest go to media:content. Image
         # sizes in bytes are unknown; the RSS Board's profile says to write 0.
@@ -53,7 +53,7 @@ def _rss_item(items: ItemCache, article: Article, creator: str) -> BuiltItem:
             {"href": first.url, "rel": "enclosure", "type": first.mime_type, "length": "0"}
         )
     fe.link(links)  # the alternate is the item's <link>, the enclosure its <enclosure>
-    fe.guid(article.url, permalink=True)
+    fe.guid(article.url, permalink=permalink(article))
     fe.pubDate(article.published)
     # RSS descriptions are HTML, so plain text is escaped once more: an excerpt
     # mentioning <script> shows those characters instead of being sanitised away.

@@ -22,10 +22,14 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import quote_plus, unquote_to_bytes
 
 from ..content.index import Group, Snapshot
+from .params import Domains, Flag, Name, Param, Size, Threshold, Whole, Words
+
+if TYPE_CHECKING:  # compose.py builds its paths from this table
+    from .compose import Composed
 
 # Feed formats by their URL suffix; feeds.FORMATS has one builder for each.
 FORMATS = ("rss", "atom", "json")
@@ -53,63 +57,18 @@ def _any(names: tuple[str, ...]) -> Slot:
 
 
 _SEGMENT = Slot("", r"[A-Za-z0-9._~-]{1,200}")
+# A topic's slug, or several joined by "+" (a union): Flask's default converter
+# takes "+" in a segment already; the fast path's pattern is widened to match.
+MAX_TERMS = 10
+_ONE = r"[A-Za-z0-9._~-]{1,200}"
+_TERMS = Slot("", rf"{_ONE}(?:\+{_ONE}){{0,{MAX_TERMS - 1}}}")
 SLOTS: dict[str, Slot] = {
     "fmt": _any(FORMATS),
-    "slug": _SEGMENT,
+    "slug": _TERMS,
     "domain": _SEGMENT,
     "name": _any(ASSETS),
     "image": _any(SITE_IMAGES),
 }
-
-
-class Param:
-    """One query parameter: its name, its default, how a value is read and spelled."""
-
-    name: str
-    default: Any
-
-    def parse(self, raw: str) -> Any:
-        """The value, or ValueError with the reason a client can act on."""
-        raise NotImplementedError
-
-    def spell(self, value: Any) -> str:
-        """The value as the canonical query string writes it (before quoting)."""
-        return str(value)
-
-
-_NUMBER = re.compile(r"[0-9]{1,6}")
-
-
-@dataclass(frozen=True, slots=True)
-class Whole(Param):
-    """A whole number in [low, high], written in plain digits."""
-
-    name: str
-    default: int
-    low: int
-    high: int
-
-    def parse(self, raw: str) -> int:
-        if not _NUMBER.fullmatch(raw) or not self.low <= int(raw) <= self.high:
-            raise ValueError(f"'{self.name}' must be a whole number from {self.low} to {self.high}")
-        return int(raw)
-
-
-@dataclass(frozen=True, slots=True)
-class Size(Param):
-    """A number of items, one of a few sizes: any other whole number up to the largest is
-    read as the next size up, so the canonical form redirects there. However clients
-    spell it, a feed then has a few renders per page, not one per number."""
-
-    name: str
-    default: int
-    sizes: tuple[int, ...]
-
-    def parse(self, raw: str) -> int:
-        if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= self.sizes[-1]:
-            raise ValueError(f"'{self.name}' must be a whole number from 1 to {self.sizes[-1]}")
-        wanted = int(raw)
-        return next(size for size in self.sizes if size >= wanted)
 
 
 class Parsed(NamedTuple):
@@ -136,7 +95,7 @@ class Query:
         for param in self.params:
             value = values.get(param.name, param.default)
             if value != param.default:
-                pairs.append(f"{param.name}={quote_plus(param.spell(value))}")
+                pairs.append(f"{param.name}={quote_plus(param.spell(value), safe=param.safe)}")
         return "&".join(pairs)
 
     def read(self, query_string: str) -> Parsed:
@@ -180,9 +139,19 @@ def _decode(text: str) -> str:
 
 
 NO_QUERY = Query()
+# What any feed may be narrowed by (render/compose.py builds such feeds).
+FILTERS = (
+    Threshold("min_quality", 0, 100_000),
+    Threshold("min_heat", 0, 100_000),
+    Words("q", max_length=200, max_words=8),
+    Domains("exclude", max_count=20),
+)
 # Items per page: the sizes readers ask for, small ones for tests and previews.
 PAGE_SIZES = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
-FEED_QUERY = Query((Size("limit", 50, PAGE_SIZES), Whole("page", 1, 1, 100_000)))
+FEED_QUERY = Query((*FILTERS, Size("limit", 50, PAGE_SIZES), Whole("page", 1, 1, 100_000)))
+DIGEST_QUERY = Query(FILTERS)  # one item a day for 30 days: nothing to page through
+# A topic's or provider's page composes a feed from its form (see pages.composed_page).
+BUILD_QUERY = Query((Name("topic"), Name("provider"), Flag("digest"), *FILTERS))
 EMBED_QUERY = Query((Size("limit", 5, tuple(size for size in PAGE_SIZES if size <= 50)),))
 
 
@@ -270,37 +239,40 @@ PROVIDER_FEED = Route(
     group_slot="domain",
 )
 HOME = Route("pages.home", "/", group_kind="all")
-TOPIC_PAGE = Route(
-    "pages.group_page",
-    "/topics/{slug}/",
-    defaults={"kind": "topic"},
-    group_kind="topic",
-    group_slot="slug",
+
+
+def _on_group(endpoint: str, kind: str, rule: str, query: Query, framed: bool = False) -> Route:
+    """A page or embed route of one topic or provider, its slug in the path."""
+    return Route(
+        endpoint,
+        rule,
+        query,
+        defaults={"kind": kind},
+        group_kind=kind,
+        group_slot="slug",
+        framed=framed,
+    )
+
+
+TOPIC_PAGE = _on_group("pages.group_page", "topic", "/topics/{slug}/", BUILD_QUERY)
+PROVIDER_PAGE = _on_group("pages.group_page", "provider", "/providers/{slug}/", BUILD_QUERY)
+TOPIC_EMBED = _on_group("pages.embed_page", "topic", "/topics/{slug}/embed", EMBED_QUERY, True)
+PROVIDER_EMBED = _on_group(
+    "pages.embed_page", "provider", "/providers/{slug}/embed", EMBED_QUERY, True
 )
-PROVIDER_PAGE = Route(
-    "pages.group_page",
-    "/providers/{slug}/",
-    defaults={"kind": "provider"},
-    group_kind="provider",
-    group_slot="slug",
+# Composed feeds: a topic (or union) within a provider, and the daily digests. A union
+# alone is TOPIC_FEED with "+" in its slug; filters are query parameters of any feed.
+TOPIC_PROVIDER_FEED = Route(
+    "feeds.topic_provider", "/topics/{slug}/providers/{domain}/feed.{fmt}", FEED_QUERY
 )
-TOPIC_EMBED = Route(
-    "pages.embed_page",
-    "/topics/{slug}/embed",
-    EMBED_QUERY,
-    defaults={"kind": "topic"},
-    group_kind="topic",
-    group_slot="slug",
-    framed=True,
+TOPIC_PROVIDER_PAGE = Route(
+    "pages.topic_provider_page", "/topics/{slug}/providers/{domain}/", BUILD_QUERY
 )
-PROVIDER_EMBED = Route(
-    "pages.embed_page",
-    "/providers/{slug}/embed",
-    EMBED_QUERY,
-    defaults={"kind": "provider"},
-    group_kind="provider",
-    group_slot="slug",
-    framed=True,
+EVERYTHING_DIGEST = Route("feeds.everything_digest", "/digest.{fmt}", DIGEST_QUERY)
+TOPIC_DIGEST = Route("feeds.topic_digest", "/topics/{slug}/digest.{fmt}", DIGEST_QUERY)
+PROVIDER_DIGEST = Route("feeds.provider_digest", "/providers/{domain}/digest.{fmt}", DIGEST_QUERY)
+TOPIC_PROVIDER_DIGEST = Route(
+    "feeds.topic_provider_digest", "/topics/{slug}/providers/{domain}/digest.{fmt}", DIGEST_QUERY
 )
 CATALOG = Route("pages.catalog", "/catalog.json")
 OPML = Route("pages.opml", "/feeds.opml")
@@ -318,6 +290,12 @@ ROUTES: tuple[Route, ...] = (
     PROVIDER_PAGE,
     TOPIC_EMBED,
     PROVIDER_EMBED,
+    TOPIC_PROVIDER_FEED,
+    TOPIC_PROVIDER_PAGE,
+    EVERYTHING_DIGEST,
+    TOPIC_DIGEST,
+    PROVIDER_DIGEST,
+    TOPIC_PROVIDER_DIGEST,
     CATALOG,
     OPML,
     ASSET,
@@ -337,7 +315,16 @@ def _by_kind(*routes: Route) -> dict[str, Route]:
 
 # Every route that answers a feed: views.py registers each, the fast path matches them
 # in this order. A new kind of feed (composed, digest) goes here, with its ``resolve``.
-FEED_ROUTES: tuple[Route, ...] = (EVERYTHING_FEED, TOPIC_FEED, PROVIDER_FEED)
+FEED_ROUTES: tuple[Route, ...] = (
+    EVERYTHING_FEED,
+    TOPIC_FEED,
+    PROVIDER_FEED,
+    TOPIC_PROVIDER_FEED,
+    EVERYTHING_DIGEST,
+    TOPIC_DIGEST,
+    PROVIDER_DIGEST,
+    TOPIC_PROVIDER_DIGEST,
+)
 # The feed of each kind of snapshot group, for links to it.
 FEEDS = _by_kind(EVERYTHING_FEED, TOPIC_FEED, PROVIDER_FEED)
 GROUP_PAGES = _by_kind(HOME, TOPIC_PAGE, PROVIDER_PAGE)
@@ -350,6 +337,26 @@ def route_of(rule: str | None) -> Route | None:
     return None if rule is None else BY_RULE.get(rule)
 
 
+# The route of a composed feed, by its shape: (has topics, has a provider, is a digest).
+FEED_SHAPES: dict[tuple[bool, bool, bool], Route] = {
+    (False, False, False): EVERYTHING_FEED,
+    (True, False, False): TOPIC_FEED,
+    (False, True, False): PROVIDER_FEED,
+    (True, True, False): TOPIC_PROVIDER_FEED,
+    (False, False, True): EVERYTHING_DIGEST,
+    (True, False, True): TOPIC_DIGEST,
+    (False, True, True): PROVIDER_DIGEST,
+    (True, True, True): TOPIC_PROVIDER_DIGEST,
+}
+PAGE_SHAPES: dict[tuple[bool, bool], Route] = {
+    (False, False): HOME,
+    (True, False): TOPIC_PAGE,
+    (False, True): PROVIDER_PAGE,
+    (True, True): TOPIC_PROVIDER_PAGE,
+}
+DIGESTS = tuple(route for key, route in FEED_SHAPES.items() if key[2])
+
+
 def match_feed(path: str) -> tuple[Route, dict[str, str]] | None:
     """The feed route of ``path`` and its values, for paths spelled with no escapes."""
     for route in FEED_ROUTES:
@@ -360,12 +367,20 @@ def match_feed(path: str) -> tuple[Route, dict[str, str]] | None:
 
 
 def feed_path(group: Group, fmt: str) -> str:
+    if group.kind == "composed":
+        return cast("Composed", group).feed.path(fmt)
     return FEEDS[group.kind].path_of(group, fmt=fmt)
 
 
 def group_path(group: Group) -> str:
     """The HTML page of a group, also the feeds' alternate link."""
+    if group.kind == "composed":
+        return cast("Composed", group).feed.home_path
     return GROUP_PAGES[group.kind].path_of(group)
+
+
+def has_embed(group: Group) -> bool:
+    return group.kind in EMBEDS
 
 
 def embed_path(group: Group) -> str:

@@ -13,7 +13,11 @@ once per cached entry, and hands everything else to the Flask app unchanged:
 * ``If-Match``, ``If-Unmodified-Since``, ``Range`` and ``If-Range``;
 * a Host or scheme that origin.py refuses (Flask answers the 400);
 * a client over its polling limit (limits.py; Flask answers the 429);
-* a cache miss: Flask renders the feed and caches it for the next request;
+* a composed feed (filters, unions, digests) spelled otherwise than canonically:
+  Flask answers its 301;
+* a cache miss: Flask renders the feed and caches it for the next request (a
+  composed feed's key is computed without selecting its articles, so a cached one
+  costs what any cached feed costs);
 * an error while answering, which is logged.
 
 It is built from the pieces the Flask path uses: the URL table's routes and query
@@ -41,9 +45,8 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 from werkzeug.http import http_date, is_resource_modified
 
 from ..render import urls
-from ..render.cache import Rendered, feed_key
-from ..render.page import FeedPage
-from . import current, discovery, hooks, limits, logs, negotiation, responses, security
+from ..render.cache import Rendered
+from . import composed, current, hooks, limits, logs, negotiation, responses, security
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -128,26 +131,25 @@ class FastPath:
         base_url = self.origin.of(environ)
         if base_url is None or not self.store.ready:
             return None
-        group = route.group_in(self.store.snapshot, values)
-        if group is None:
-            return None
         config = self.config
         fmt = values["fmt"]
-        page = FeedPage.of_query(current.site_of(config, base_url), group, fmt, parsed.values)
-        if not page.exists:
-            return None  # Flask's 404
+        site = current.site_of(config, base_url)
+        keyed = composed.cached_key(
+            self.store.snapshot, route, values, parsed.values, site, config, path
+        )
+        if keyed is None:
+            return None  # Flask's 301, 400 or 404
+        key, links = keyed
         # Counted here once: Flask takes the outcome from the environ, whoever answers.
         wait = environ[limits.POLL_WAIT] = self.limits.poll_wait(environ)
         if wait:
             return None  # Flask's 429
-        rendered = self.cache.peek(feed_key(page))
+        rendered = self.cache.peek(key)
         if rendered is None:
             return None
 
         use_gzip = responses.takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        t = self._templates(
-            rendered, self.store.last_modified(), use_gzip, discovery.discovery_links(page)
-        )
+        t = self._templates(rendered, self.store.last_modified(), use_gzip, links)
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
         if inm is None and ims is None:

@@ -14,19 +14,24 @@ Templates hold no inline script or style, so the pages work under a CSP of
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterator
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from importlib import resources
+from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from werkzeug.wrappers import Response as BaseResponse
 
-from ..content.index import Snapshot
-from ..render import directory, paths, urls
+from ..content.index import Group, Snapshot
+from ..content.select import Spec
+from ..render import compose, directory, paths, urls
 from ..render.cache import Rendered, feed_key
 from ..render.directory import FORMAT_NAMES, FORMAT_TYPES, Listing
 from ..render.page import FeedPage, Site, iso_date
-from . import current, limits, routing
+from . import composed, current, limits, routing
 from .responses import send
 
 bp = Blueprint("pages", __name__)
@@ -102,22 +107,163 @@ def _directory(name: str, build: Callable[[Snapshot, Site], bytes], mimetype: st
     )
 
 
-def group_page(kind: str, slug: str) -> Response:
+def group_page(kind: str, slug: str) -> BaseResponse:
+    if kind == "topic" and "+" in slug:
+        return composed_page(slug=slug)
     group = current.group_or_404(kind, slug)
+    snapshot = current.store().snapshot
     site = current.site()
     entry = Listing(group, site)
+    query = routing.query()
+    built = _built(
+        snapshot,
+        site,
+        [group] if kind == "topic" else [],
+        group if kind == "provider" else None,
+        query,
+    )
     return _cached(
-        ("group", kind, group.slug, group.version, site),
+        ("group", kind, group.slug, group.version, site, urls.BUILD_QUERY.spell(query)),
         lambda: _html(
             "group.html",
             site=site,
             entry=entry,
             articles=group.articles[:GROUP_ARTICLES],
             embed_limit=EMBED_DEFAULT,
+            form=_form(snapshot, group),
+            built=built,
+            query=query,
         ),
         None,
         HTML,
     )
+
+
+FORM_CHOICES = 40  # topics or providers offered in a form's menus, the most used first
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """A feed the page's form composed: its title, URLs and snippets' paths."""
+
+    title: str
+    urls: dict[str, str]
+    json_path: str
+    page_url: str
+
+
+def _built(
+    snapshot: Snapshot,
+    site: Site,
+    topics: list[Group],
+    provider: Group | None,
+    query: Mapping[str, Any],
+) -> Built | None:
+    """What the form's values compose with the page's own topics or provider, if any."""
+    if all(query.get(param.name) == param.default for param in urls.BUILD_QUERY.params):
+        return None
+    topics = list(topics)
+    if query["topic"] is not None:
+        topic = snapshot.group("topic", query["topic"])
+        if topic is None:
+            abort(404, "No such topic.")
+        topics.append(topic)
+    if query["provider"] is not None:
+        if provider is not None:
+            abort(400, "This page is one provider's already: 'provider' cannot be added.")
+        provider = snapshot.group("provider", query["provider"])
+        if provider is None:
+            abort(404, "No such provider.")
+    if len(topics) > urls.MAX_TERMS:
+        abort(400, f"A feed may combine at most {urls.MAX_TERMS} topics.")
+    spec = Spec(
+        topics=tuple(sorted({topic.slug for topic in topics})),
+        provider=provider.slug if provider is not None else None,
+        min_quality=query["min_quality"],
+        min_heat=query["min_heat"],
+        words=query["q"],
+        exclude=query["exclude"],
+    )
+    feed = compose.Feed(spec, query["digest"])
+    name = compose.title(snapshot, feed)
+    return Built(
+        title=f"{site.title}: {name}" if name else site.title,
+        urls={fmt: site.base_url + feed.url(fmt) for fmt in urls.FORMATS},
+        json_path=feed.url("json"),
+        page_url=site.base_url + feed.home_path,
+    )
+
+
+def _form(snapshot: Snapshot, group: Group) -> dict[str, list[Group]]:
+    """The menus of a page's form: the topics and providers its articles share most."""
+    topics: Counter[str] = Counter()
+    providers: Counter[str] = Counter()
+    for article in group.articles:
+        topics.update(article.topics)
+        if article.provider is not None and article.provider.domain:
+            providers[article.provider.domain] += 1
+    menus: dict[str, list[Group]] = {}
+    if group.kind == "topic":
+        names = [snapshot.group("topic", name) for name, _ in topics.most_common(FORM_CHOICES + 1)]
+        menus["topic"] = [g for g in names if g is not None and g.slug != group.slug][:FORM_CHOICES]
+        menus["provider"] = [
+            snapshot.providers[domain] for domain, _ in providers.most_common(FORM_CHOICES)
+        ]
+    else:
+        names = [snapshot.group("topic", name) for name, _ in topics.most_common(FORM_CHOICES)]
+        menus["topic"] = [g for g in names if g is not None]
+    return menus
+
+
+def topic_provider_page(slug: str, domain: str) -> BaseResponse:
+    return composed_page(slug=slug, domain=domain)
+
+
+def composed_page(**values: str) -> BaseResponse:
+    """The page of a union of topics, or of topics within a provider: its newest
+    articles and subscribe snippets, like a topic's page."""
+    snapshot = current.store().snapshot
+    route = urls.TOPIC_PROVIDER_FEED if "domain" in values else urls.TOPIC_FEED
+    try:
+        target = composed.feed_target(snapshot, route, {**values, "fmt": "rss"}, {})
+    except composed.BadFeed as bad:
+        abort(bad.status, str(bad))
+    if target.feed is not None:
+        home = target.feed.home_path
+    else:
+        assert target.group is not None
+        home = urls.group_path(target.group)  # a "union" of one topic
+    query = routing.query()
+    spelled = urls.BUILD_QUERY.spell(query)
+    if request.path != home:
+        return redirect(request.script_root + home + (f"?{spelled}" if spelled else ""), 301)
+    feed = target.feed
+    assert feed is not None
+    site = current.site()
+    version = max(group.version for group in target.bases)
+    topics = [snapshot.topics[slug] for slug in feed.spec.topics]
+    provider = snapshot.providers[feed.spec.provider] if feed.spec.provider else None
+    built = _built(snapshot, site, topics, provider, query)
+
+    def build() -> bytes:
+        # Every match, for the count; cached until a group it draws from changes.
+        need = len(snapshot.articles)
+        group = compose.compose(
+            snapshot, feed, need, site.title, site.base_url, date.min, current.items()
+        )
+        assert group is not None
+        return _html(
+            "group.html",
+            site=site,
+            entry=Listing(group, site),
+            articles=group.articles[:GROUP_ARTICLES],
+            embed_limit=EMBED_DEFAULT,
+            form=None,
+            built=built,
+        )
+
+    updated = max(group.updated for group in target.bases)
+    return _cached(("composed", feed.key, version, site, spelled), build, updated, HTML)
 
 
 def embed_page(kind: str, slug: str) -> Response:
@@ -191,6 +337,7 @@ for _route, _view in (
     (urls.PROVIDER_PAGE, group_page),
     (urls.TOPIC_EMBED, embed_page),
     (urls.PROVIDER_EMBED, embed_page),
+    (urls.TOPIC_PROVIDER_PAGE, topic_provider_page),
     (urls.CATALOG, catalog),
     (urls.OPML, opml),
     (urls.ASSET, asset),
