@@ -604,6 +604,17 @@ def test_an_earlier_slug_redirects_to_the_topic(tmp_path):
     assert client.get(f"/topics/{MOSKVA_SLUG}/feed.rss").status_code == 200
 
 
+def test_an_earlier_slug_in_a_union_redirects_to_the_union(tmp_path):
+    store = StoreDir(tmp_path / "store")
+    store.add("a.txt", article(topics=[MOSKVA, "AI"]))
+    client = store.app().test_client()
+    response = client.get("/topics/batteries-drone+ai/feed.atom")
+    assert response.status_code == 301
+    assert response.location == f"/topics/{'+'.join(sorted(['ai', MOSKVA_SLUG]))}/feed.atom"
+    assert client.get(response.location).status_code == 200
+    assert client.get("/topics/no-such-topic+ai/feed.atom").status_code == 404
+
+
 def test_feeds_and_pages_wait_for_the_store_with_503(store_dir, monkeypatch):
     from feedsvc.content.store import Store
 

@@ -54,6 +54,9 @@ def feed_target(
     topics = []
     for term in terms:
         topic = snapshot.group("topic", term)
+        moved = snapshot.moved_topic(term) if topic is None and len(terms) > 1 else None
+        if moved is not None:
+            topic = snapshot.group("topic", moved)  # a union's canonical path is a 301
         if topic is None:
             raise BadFeed(404, "No such topic.")
         topics.append(topic)
