@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 import lxml.html
 import pytest
-from conftest import StoreDir
+from conftest import StoreDir, article
 from feedcheck import ATOM, FORMATS, assert_no_leak, check_feed, entry_ids, xml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -282,6 +283,33 @@ def test_a_digest_day_changes_only_with_an_article_of_that_day(store_dir):
     changed = {day for day in before if before[day] != after[day]}
     assert changed == {digest_id("/topics/ai/", "03")}
     assert "Models, data and more" in after[digest_id("/topics/ai/", "03")][1]
+    # A later edit of that day's article moves the item's updated date forward.
+    edited = {**ARTICLES[4], "title": "Models, data and still more"}
+    store_dir.add("4.txt", article(webUrl=url(4), **edited), mtime=time.time() + 10)
+    app.extensions["feedsvc.store"].refresh()
+    again = items()[digest_id("/topics/ai/", "03")]
+    assert again[2] > after[digest_id("/topics/ai/", "03")][2]
+
+
+EMPTY = [
+    ("/feed?q=nothingmatchesthis", "", []),
+    ("/providers/techcrunch.com/digest?min_heat=100000", "", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "_title", "_ids"), KINDS + EMPTY, ids=[k[0] for k in KINDS + EMPTY]
+)
+def test_a_composed_feed_is_as_new_as_its_newest_item(client, path, _title, _ids):
+    """Atom's feed updated and RSS's lastBuildDate: the newest item's; an empty feed
+    still gives a date the validator finds plausible (its bases', or the digest's day)."""
+    atom = check_feed("atom", client.get(with_format(path, "atom")).data)
+    rss = check_feed("rss", client.get(with_format(path, "rss")).data)
+    newest = max((e.updated_parsed for e in atom.entries), default=None)
+    if newest is not None:
+        assert atom.feed.updated_parsed == newest
+    assert atom.feed.updated_parsed >= datetime(2024, 5, 1, tzinfo=UTC).timetuple()
+    assert rss.feed.updated_parsed == atom.feed.updated_parsed
 
 
 def test_midnight_closes_a_day_into_the_digest(store_dir):

@@ -188,6 +188,9 @@ def compose(
         articles = tuple(index.select(feed.spec, need))
         description = f"The latest articles: {name}, on {site_title}"
     version = max(group.version for group in groups)
+    # Empty, it was last updated when its bases were (a digest: when its last day closed).
+    since = datetime.combine(today, time(), tzinfo=UTC) if feed.digest else None
+    updated = max((a.updated for a in articles), default=since or max(g.updated for g in groups))
     return Composed(
         "composed",
         slug_of(feed, today),
@@ -195,6 +198,7 @@ def compose(
         articles,
         logo,
         version,
+        updated,
         feed=feed,
         description=description,
         bases=groups,
@@ -228,6 +232,8 @@ def _make(home: str, name: str, day: date, entries: list[Article]) -> DigestItem
         url=f"{home}digest/{day.isoformat()}",
         title=f"{day_name(day)}: {top.title}{more}",
         published=closed,
+        # Edited after the day closed, an article makes the day's item updated too.
+        modified=max(closed, *(a.updated for a in entries)),
         source="",
         excerpt=" · ".join(a.title for a in entries),
         images=(lead,) if lead else (),
