@@ -52,6 +52,7 @@ class StoreTimes:
         # Changes made before it are in the snapshot (wall-clock seconds, like file times).
         self.checked_at = 0.0
         self.folders: dict[str, int] = {}  # folder inside the store ("" the root) → mtime_ns
+        self._last = (-1, datetime.fromtimestamp(0, UTC))
 
     def check_begins(self) -> None:
         self.checked_at = self.clock()
@@ -87,5 +88,7 @@ class StoreTimes:
         has begun after that second, the date stays at the check's second, so a change
         later in it still moves it.
         """
-        changed_by = int(changed_at) + 1
-        return datetime.fromtimestamp(max(0, min(changed_by, int(self.checked_at))), UTC)
+        seconds = max(0, min(int(changed_at) + 1, int(self.checked_at)))
+        if seconds != self._last[0]:  # asked on every request: made once a second
+            self._last = (seconds, datetime.fromtimestamp(seconds, UTC))
+        return self._last[1]

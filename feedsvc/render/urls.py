@@ -159,7 +159,7 @@ EMBED_QUERY = Query((Size("limit", 5, tuple(size for size in PAGE_SIZES if size 
 Resolver = Callable[[Snapshot, Mapping[str, str]], "Group | None"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Route:
     """One kind of URL: a path template over :data:`SLOTS`, and the query it takes."""
 
