@@ -7,9 +7,11 @@ configuration table is this one.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -227,6 +229,13 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
         "Log one JSON line per request: request id, route, status, duration, cache outcome.",
     ),
+    Setting(
+        "LOG_FLUSH",
+        1.0,
+        float,
+        "Seconds a request log line may wait to be written with others (under gunicorn); "
+        "0 writes each line at once.",
+    ),
 )
 
 
@@ -239,17 +248,26 @@ def coerce(config: MutableMapping) -> None:
     """Fill in defaults and give every setting its declared type, or fail at start-up
     with the setting's name."""
     for setting in SETTINGS:
-        value = config.get(setting.name, setting.default)
-        try:
-            if setting.type is bool and isinstance(value, str):
-                # bool("false") is True; an environment variable is always a string.
-                value = {"true": True, "1": True, "false": False, "0": False}[value.lower()]
-            config[setting.name] = setting.type(value)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(
-                f"FEEDSVC_{setting.name}={value!r} is not a valid {setting.type.__name__}"
-            ) from exc
+        config[setting.name] = _typed(setting, config.get(setting.name, setting.default))
     config["BASE_URL"] = check_base_url(config["BASE_URL"])
+
+
+def from_environ(name: str) -> Any:
+    """One setting from ``FEEDSVC_<NAME>``, typed, or its default (for gunicorn's config)."""
+    setting = next(setting for setting in SETTINGS if setting.name == name)
+    return _typed(setting, os.environ.get(f"FEEDSVC_{name}", setting.default))
+
+
+def _typed(setting: Setting, value: object) -> Any:
+    try:
+        if setting.type is bool and isinstance(value, str):
+            # bool("false") is True; an environment variable is always a string.
+            value = {"true": True, "1": True, "false": False, "0": False}[value.lower()]
+        return setting.type(value)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"FEEDSVC_{setting.name}={value!r} is not a valid {setting.type.__name__}"
+        ) from exc
 
 
 def check_base_url(value: str) -> str:

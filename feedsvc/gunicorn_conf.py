@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gunicorn.glogging import Logger
 
+from feedsvc.config import from_environ
 from feedsvc.web.logs import logging_config
 
 if TYPE_CHECKING:
@@ -58,7 +59,9 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 logconfig_dict = logging_config(
-    os.environ.get("FEEDSVC_LOG_LEVEL", "INFO"), access_log=accesslog is not None
+    from_environ("LOG_LEVEL"),
+    access_log=accesslog is not None,
+    flush=from_environ("LOG_FLUSH"),
 )
 
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import SAMPLE
 
 from feedsvc import create_app
-from feedsvc.config import SETTINGS, coerce, default
+from feedsvc.config import SETTINGS, coerce, default, from_environ
 
 
 def test_every_setting_gets_its_default():
@@ -58,3 +58,13 @@ def test_two_apps_keep_their_own_settings_and_state():
     assert second.test_client().get("/feed.rss").cache_control.max_age == 2
     for key in ("feedsvc.store", "feedsvc.render_cache", "feedsvc.items", "feedsvc.templates"):
         assert first.extensions[key] is not second.extensions[key]
+
+
+def test_gunicorns_config_reads_a_setting_typed_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FEEDSVC_LOG_FLUSH", "0.25")
+    assert from_environ("LOG_FLUSH") == 0.25
+    monkeypatch.delenv("FEEDSVC_LOG_FLUSH")
+    assert from_environ("LOG_FLUSH") == default("LOG_FLUSH")
+    monkeypatch.setenv("FEEDSVC_LOG_FLUSH", "soon")
+    with pytest.raises(ValueError, match="FEEDSVC_LOG_FLUSH"):
+        from_environ("LOG_FLUSH")

@@ -99,6 +99,18 @@ def test_request_id_is_echoed_and_logged_as_json(server):
     assert not [r for r in records if r["logger"] == "gunicorn.access"]
 
 
+def test_every_request_line_is_written_by_the_time_the_workers_stop(tmp_path):
+    """Lines wait in each worker's buffer (a minute here); a stopping worker writes them."""
+    sent = [f"line-{i}" for i in range(25)]
+    env = {"FEEDSVC_LOG_FLUSH": "60"}
+    with gunicorn(SAMPLE, tmp_path / "server.log", workers=2, env=env) as running:
+        for request_id in sent:
+            status, _, _ = get(running.url + "/feed.rss", {"X-Request-ID": request_id})
+            assert status == 200
+    logged = [r["request_id"] for r in json_lines(running) if r["message"] == "request"]
+    assert sorted(logged) == sorted(sent)
+
+
 def test_counts_survive_a_worker_that_exits(server):
     before = feed_requests(scrape(server.url))
     old = worker_pids(server)

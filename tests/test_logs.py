@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.config
 import os
+import select
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 from conftest import article, json_log
@@ -105,14 +110,19 @@ def test_logging_config_writes_json_from_any_logger(capsys, restore_logging):
     )
 
 
-def test_lines_from_many_threads_reach_a_pipe_whole():
-    """Short lines and lines longer than a pipe keeps whole: none is cut or mixed."""
+@pytest.mark.parametrize("flush", [0.0, 0.05], ids=["each-line", "buffered"])
+def test_lines_from_many_threads_reach_a_pipe_whole(flush, monkeypatch, request_logger):
+    """Short lines and lines longer than a pipe keeps whole: none is cut, mixed or lost,
+    and every write is whole lines, at most PIPE_BUF bytes unless one line is longer."""
+    writes: list[bytes] = []
+    write_all = logs._write_all
+    monkeypatch.setattr(
+        logs, "_write_all", lambda fd, data: (writes.append(data), write_all(fd, data))
+    )
     read_end, write_end = os.pipe()
-    handler = logs.LineHandler(os.fdopen(write_end, "w"))
+    handler = logs.LineHandler(os.fdopen(write_end, "w"), flush=flush)
     handler.setFormatter(logs.formatter())
-    logger = logging.getLogger("feedsvc.test.lines")
-    logger.addHandler(handler)
-    logger.propagate = False
+    logger = request_logger(handler)
     chunks: list[bytes] = []
     reader = threading.Thread(
         target=lambda: chunks.extend(iter(lambda: os.read(read_end, 65536), b""))
@@ -121,7 +131,8 @@ def test_lines_from_many_threads_reach_a_pipe_whole():
 
     def work(n: int) -> None:
         for i in range(200):
-            logger.warning("x" * (10 if i % 2 else 6000), extra={"worker": n, "i": i})
+            level = logging.WARNING if i % 50 == 49 else logging.INFO
+            logger.log(level, "x" * (10 if i % 2 else 6000), extra={"worker": n, "i": i})
 
     try:
         threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
@@ -130,7 +141,7 @@ def test_lines_from_many_threads_reach_a_pipe_whole():
         for thread in threads:
             thread.join(30)
     finally:
-        logger.removeHandler(handler)
+        handler.flush()  # as logging.shutdown() does at exit
         handler.stream.close()
     reader.join(30)
     lines = b"".join(chunks).splitlines()
@@ -138,3 +149,123 @@ def test_lines_from_many_threads_reach_a_pipe_whole():
     assert sorted((r["worker"], r["i"]) for r in records) == [
         (n, i) for n in range(4) for i in range(200)
     ]
+    for data in writes:
+        assert data.endswith(b"\n")
+        assert len(data) <= select.PIPE_BUF or data.count(b"\n") == 1
+    if flush:
+        assert len(writes) < len(records)  # short lines went out together
+
+
+@pytest.fixture
+def request_logger():
+    """The request log's logger, writing to one handler only while the test runs."""
+    logger = logs.log
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+
+    def attach(handler: logging.Handler) -> logging.Logger:
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+        return logger
+
+    yield attach
+    logger.handlers[:], logger.propagate, logger.level = saved
+
+
+@pytest.fixture
+def pipe_logger(request_logger):
+    """A buffering handler on a pipe, as the request log; the pipe's read end (non-blocking)."""
+
+    def make(flush: float) -> tuple[int, logs.LineHandler, logging.Logger]:
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        handler = logs.LineHandler(os.fdopen(write_end, "w"), flush=flush)
+        handler.setFormatter(logs.formatter())
+        return read_end, handler, request_logger(handler)
+
+    return make
+
+
+def written(fd: int) -> list[str]:
+    """The messages of the lines in a pipe so far."""
+    data = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(fd, 65536):
+            data += chunk
+    return [json.loads(line)["message"] for line in data.splitlines()]
+
+
+def test_a_warning_writes_the_waiting_request_lines_before_itself(pipe_logger):
+    read_end, _, logger = pipe_logger(flush=60)
+    logger.info("one")
+    logger.info("two")
+    assert written(read_end) == []
+    logger.warning("three")
+    assert written(read_end) == ["one", "two", "three"]
+    logger.error("four")
+    assert written(read_end) == ["four"]
+
+
+def test_only_request_lines_wait(pipe_logger):
+    """Start-up and store messages are written at once, after the request lines before them."""
+    read_end, handler, logger = pipe_logger(flush=60)
+    other = logging.getLogger("feedsvc.test.other")
+    other.handlers[:] = [handler]
+    other.propagate = False
+    other.setLevel(logging.INFO)
+    try:
+        logger.info("request")
+        other.info("Booting worker")
+        assert written(read_end) == ["request", "Booting worker"]
+    finally:
+        other.handlers[:] = []
+
+
+def test_waiting_lines_are_written_within_the_flush_interval_without_more_logging(pipe_logger):
+    read_end, _, logger = pipe_logger(flush=1.0)
+    logger.info("alone")
+    assert written(read_end) == []  # it waits for company
+    seen: list[str] = []
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+        seen = written(read_end)
+    assert seen == ["alone"]
+
+
+def test_no_flush_writes_every_line_at_once(pipe_logger):
+    read_end, _, logger = pipe_logger(flush=0)
+    logger.info("now")
+    assert written(read_end) == ["now"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() with threads running
+def test_a_forked_child_does_not_write_its_parents_waiting_lines_again(pipe_logger):
+    read_end, handler, logger = pipe_logger(flush=60)
+    logger.info("before the fork")
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            logger.info("from the child")
+            handler.flush()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    logger.info("from the parent")
+    handler.flush()
+    assert sorted(written(read_end)) == ["before the fork", "from the child", "from the parent"]
+
+
+def test_lines_waiting_at_exit_are_written(tmp_path):
+    program = (
+        "import logging, logging.config\n"
+        "from feedsvc.web import logs\n"
+        "logging.config.dictConfig(logs.logging_config('INFO', flush=60))\n"
+        "for i in range(3):\n"
+        "    logs.log.info('line %d', i)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    messages = [json.loads(line)["message"] for line in done.stderr.splitlines()]
+    assert messages == ["line 0", "line 1", "line 2"]

@@ -8,19 +8,24 @@ everything about a request across the proxy and the service.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
 import logging.config
 import os
 import re
+import select
 import threading
 import time
 import uuid
+import weakref
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
+
+from ..content.threads import PerProcessThread
 
 log = logging.getLogger("feedsvc.request")
 
@@ -43,22 +48,38 @@ class RequestIdFilter(logging.Filter):
 
 
 class LineHandler(logging.StreamHandler):
-    """Writes each record as one line; to a file descriptor, with one ``os.write``.
+    """Writes records as whole lines; to a file descriptor, with ``os.write``.
 
-    The record is formatted before the lock is taken, and only the write holds it,
-    so request threads that each log a line queue for a system call, not for the
-    formatting too (``logging.Handler.handle`` holds its lock for both). Streams
-    without a descriptor (a test's capture) are written as ``StreamHandler`` does.
+    A record is formatted before the lock is taken, and only the write holds it,
+    so request threads queue for a system call, not for the formatting too
+    (``logging.Handler.handle`` holds its lock for both). Each write is whole lines
+    of at most ``PIPE_BUF`` bytes together (a longer line alone), which a pipe
+    shared by several processes keeps unmixed.
+
+    With ``flush`` seconds above zero, request lines (``feedsvc.request`` below
+    WARNING) wait in a buffer, as nginx's ``access_log ... buffer= flush=`` does: the
+    buffer is written when the next line would take it past ``PIPE_BUF``, when its
+    oldest line has waited ``flush`` seconds (checked by every line and by a thread
+    of this process), when any other line arrives (after the waiting ones, so the
+    order holds), before the process forks and at exit. A process killed outright
+    loses at most the last ``flush`` seconds of request lines. Streams without a
+    descriptor (a test's capture) are written as ``StreamHandler`` does.
     """
 
-    def __init__(self, stream: Any = None) -> None:
+    def __init__(self, stream: Any = None, flush: float = 0.0) -> None:
         super().__init__(stream)
         try:
             self.fd: int | None = self.stream.fileno()
             self.stream.flush()
         except (AttributeError, OSError, ValueError):
             self.fd = None
-        self._write_lock = threading.Lock()
+        self.wait = max(0.0, float(flush)) if self.fd is not None else 0.0
+        self._lock = threading.Lock()
+        self._pending: list[bytes] = []
+        self._size = 0
+        self._since = 0.0
+        self._flusher = PerProcessThread(self._flush_when_due, "feedsvc-log-flush")
+        _buffering.add(self)
 
     def handle(self, record: logging.LogRecord) -> bool:
         if self.fd is None:
@@ -74,13 +95,79 @@ class LineHandler(logging.StreamHandler):
             return
         try:
             data = (self.format(record) + self.terminator).encode("utf-8", "backslashreplace")
-            # One writer at a time: a pipe keeps only writes of PIPE_BUF bytes or less whole.
-            with self._write_lock:
-                _write_all(self.fd, data)
+            with self._lock:
+                if self.wait and record.name == log.name and record.levelno < logging.WARNING:
+                    self._hold(data)
+                else:
+                    self._write_pending()
+                    _write_all(self.fd, data)
         except RecursionError:
             raise
         except Exception:  # noqa: BLE001 - logging's own rule: report, never raise
             self.handleError(record)
+
+    def flush(self) -> None:
+        with self._lock:
+            try:
+                self._write_pending()
+            except OSError:
+                self._drop_pending()
+        super().flush()
+
+    def _hold(self, data: bytes) -> None:
+        if self._size + len(data) > select.PIPE_BUF:
+            self._write_pending()
+        now = time.monotonic()
+        if not self._pending:
+            self._since = now
+            self._flusher.start()
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size >= select.PIPE_BUF or now - self._since >= self.wait:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if self._pending and self.fd is not None:
+            data = b"".join(self._pending)
+            self._drop_pending()
+            _write_all(self.fd, data)
+
+    def _drop_pending(self) -> None:
+        self._pending = []
+        self._size = 0
+
+    def _flush_when_due(self) -> None:
+        while True:
+            with self._lock:
+                due = self._since + self.wait - time.monotonic()
+                if self._pending and due <= 0:
+                    try:
+                        self._write_pending()
+                    except OSError:
+                        self._drop_pending()
+                if not self._pending or due <= 0:
+                    due = self.wait
+            time.sleep(due)
+
+
+# Waiting lines are written before a fork and dropped in the child, so none is written twice;
+# the child's lock is new, as the thread that held it is not in the child.
+_buffering: weakref.WeakSet[LineHandler] = weakref.WeakSet()
+
+
+def _flush_before_fork() -> None:
+    for handler in list(_buffering):
+        with contextlib.suppress(OSError, ValueError):  # a closed stream, as logging.shutdown
+            handler.flush()
+
+
+def _drop_inherited() -> None:
+    for handler in list(_buffering):
+        handler._lock = threading.Lock()  # another thread may have held it at the fork
+        handler._drop_pending()
+
+
+os.register_at_fork(before=_flush_before_fork, after_in_child=_drop_inherited)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -96,17 +183,19 @@ def formatter() -> logging.Formatter:
     )
 
 
-def logging_config(level: str = "INFO", *, access_log: bool = False) -> dict:
+def logging_config(level: str = "INFO", *, access_log: bool = False, flush: float = 0.0) -> dict:
     """A ``logging.config.dictConfig`` mapping: everything as JSON on stderr.
 
     gunicorn's own loggers are included so its start-up and worker messages are JSON
     too; its access log is dropped unless ``access_log``, as feedsvc logs each request.
+    Request lines wait up to ``flush`` seconds to be written together (LineHandler).
     """
     handler = {
         "class": "feedsvc.web.logs.LineHandler",
         "formatter": "json",
         "filters": ["request_id"],
         "stream": "ext://sys.stderr",
+        "flush": flush,
     }
     return {
         "version": 1,
