@@ -12,9 +12,11 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 from conftest import article, json_log
+from pythonjsonlogger.json import JsonFormatter
 
 from feedsvc.web import logs
 
@@ -269,3 +271,34 @@ def test_lines_waiting_at_exit_are_written(tmp_path):
     )
     messages = [json.loads(line)["message"] for line in done.stderr.splitlines()]
     assert messages == ["line 0", "line 1", "line 2"]
+
+
+def test_lines_are_python_json_loggers_own_byte_for_byte():
+    """The cheaper formatter changes the cost of a line, never its bytes."""
+    ours = logs.formatter()
+    library = JsonFormatter(
+        ["asctime", "levelname", "name", "process", "message"],
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
+    try:
+        raise ValueError("bad ünïcode \u2028 input")
+    except ValueError:
+        failure = sys.exc_info()
+    logger = logging.getLogger("feedsvc.test.bytes")
+    records = [
+        logger.makeRecord(logger.name, logging.INFO, __file__, 1, "request", (), None, None, extra)
+        for extra in (
+            {"path": "/feed.rss", "status": 200, "duration_ms": 0.061, "cache": None},
+            {"when": datetime(2026, 12, 2, 13, 0, tzinfo=UTC), "raw": b"\xff"},
+            {"text": "naïve \x00 \n forged", "nested": {"a": [1, 2.5, None]}},
+        )
+    ]
+    records.append(
+        logger.makeRecord(logger.name, logging.ERROR, __file__, 2, "%s!", ("boom",), failure)
+    )
+    for second in (0.0, 0.4, 1.0):  # the same second twice, then the next
+        records.append(logger.makeRecord(logger.name, logging.INFO, __file__, 3, "t", (), None))
+        records[-1].created = 1_790_000_000 + second
+    for record in records:
+        assert ours.format(record) == library.format(logging.makeLogRecord(record.__dict__))
