@@ -235,6 +235,14 @@ def test_waiting_lines_are_written_within_the_flush_interval_without_more_loggin
     assert seen == ["alone"]
 
 
+@pytest.mark.parametrize(("given", "wait"), [(-1, 0), (float("nan"), 0), (float("inf"), 60)])
+def test_a_flush_interval_out_of_range_is_bounded(given, wait):
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stream:
+        assert logs.LineHandler(stream, flush=given).wait == wait
+    os.close(read_end)
+
+
 def test_no_flush_writes_every_line_at_once(pipe_logger):
     read_end, _, logger = pipe_logger(flush=0)
     logger.info("now")

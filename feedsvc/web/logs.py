@@ -33,6 +33,7 @@ log = logging.getLogger("feedsvc.request")
 REQUEST_ID_HEADER = "X-Request-ID"
 # Anything else (too long, spaces, control characters) is replaced, not logged.
 SANE_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+MAX_FLUSH = 60.0  # seconds a request line may wait, at most
 # Probes and scrapes every few seconds would drown the log; they go at DEBUG.
 QUIET_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "metrics.metrics"})
 
@@ -74,7 +75,7 @@ class LineHandler(logging.StreamHandler):
             self.stream.flush()
         except (AttributeError, OSError, ValueError):
             self.fd = None
-        self.wait = max(0.0, float(flush)) if self.fd is not None else 0.0
+        self.wait = min(max(0.0, float(flush)), MAX_FLUSH) if self.fd is not None else 0.0
         self._lock = threading.Lock()
         self._pending: list[bytes] = []
         self._size = 0
