@@ -241,7 +241,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 def default(name: str) -> object:
     """A setting's default, for tools that read the store without the app."""
-    return next(setting.default for setting in SETTINGS if setting.name == name)
+    return _setting(name).default
 
 
 def coerce(config: MutableMapping) -> None:
@@ -254,8 +254,12 @@ def coerce(config: MutableMapping) -> None:
 
 def from_environ(name: str) -> Any:
     """One setting from ``FEEDSVC_<NAME>``, typed, or its default (for gunicorn's config)."""
-    setting = next(setting for setting in SETTINGS if setting.name == name)
+    setting = _setting(name)
     return _typed(setting, os.environ.get(f"FEEDSVC_{name}", setting.default))
+
+
+def _setting(name: str) -> Setting:
+    return next(setting for setting in SETTINGS if setting.name == name)
 
 
 def _typed(setting: Setting, value: object) -> Any:

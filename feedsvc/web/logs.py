@@ -110,10 +110,7 @@ class LineHandler(logging.StreamHandler):
 
     def flush(self) -> None:
         with self._lock:
-            try:
-                self._write_pending()
-            except OSError:
-                self._drop_pending()
+            self._write_or_drop()
         super().flush()
 
     def _hold(self, data: bytes) -> None:
@@ -134,6 +131,13 @@ class LineHandler(logging.StreamHandler):
             self._drop_pending()
             _write_all(self.fd, data)
 
+    def _write_or_drop(self) -> None:
+        """Write what waits; lines a broken stream refuses are dropped, not retried."""
+        try:
+            self._write_pending()
+        except OSError:
+            self._drop_pending()
+
     def _drop_pending(self) -> None:
         self._pending = []
         self._size = 0
@@ -143,10 +147,7 @@ class LineHandler(logging.StreamHandler):
             with self._lock:
                 due = self._since + self.wait - time.monotonic()
                 if self._pending and due <= 0:
-                    try:
-                        self._write_pending()
-                    except OSError:
-                        self._drop_pending()
+                    self._write_or_drop()
                 if not self._pending or due <= 0:
                     due = self.wait
             time.sleep(due)
